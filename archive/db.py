@@ -1,0 +1,121 @@
+"""Engine set-up and schema migration. SQLite runs in WAL mode with a busy timeout so
+crawls, exports and the CLI can share one archive file."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+from contextlib import contextmanager
+from importlib import resources
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
+
+BUSY_TIMEOUT_MS = 30_000
+
+
+class ArchiveError(Exception):
+    """The archive cannot be used; str() is the one-line message for the user."""
+
+
+def describe_url(url: str) -> str:
+    """The URL with any password hidden, for messages."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return url
+
+
+def sqlite_path(url: str) -> Path | None:
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
+        return None
+    return Path(parsed.database)
+
+
+def create_archive_engine(url: str) -> Engine:
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise ArchiveError(f"archive URL {url!r} is not a database URL (e.g. sqlite:///data/muniarchive.db)") from None
+    path = sqlite_path(url)
+    if path is not None:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ArchiveError(f"archive {path}: cannot create its folder: {exc.strerror}") from None
+        engine = create_engine(parsed, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
+
+        @event.listens_for(engine, "connect")
+        def _pragmas(dbapi_connection, _record):
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.close()
+
+        return engine
+    return create_engine(parsed, pool_pre_ping=True)
+
+
+def _alembic_config() -> AlembicConfig:
+    config = AlembicConfig()
+    config.set_main_option("script_location", str(resources.files("archive") / "migrations"))
+    return config
+
+
+@contextmanager
+def _migration_lock(engine: Engine):
+    """Two processes opening a new SQLite archive at once must not both create its tables."""
+    path = sqlite_path(str(engine.url))
+    if path is None:
+        yield  # PostgreSQL: Alembic's transactional DDL serialises on the version table
+        return
+    with open(f"{path}.migrate.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def head_revision() -> str:
+    return ScriptDirectory.from_config(_alembic_config()).get_current_head()
+
+
+def current_revision(engine: Engine) -> str | None:
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def migrate(engine: Engine) -> None:
+    """Bring the schema to the newest revision (a no-op when it is there already)."""
+    url = describe_url(str(engine.url))
+    try:
+        with _migration_lock(engine):
+            if current_revision(engine) == head_revision():
+                return
+            config = _alembic_config()
+            with engine.begin() as connection:
+                config.attributes["connection"] = connection
+                command.upgrade(config, "head")
+    except OperationalError as exc:
+        raise ArchiveError(f"archive {url}: {exc.orig}") from None
+    except OSError as exc:
+        raise ArchiveError(f"archive {url}: {exc.strerror or exc}") from None
+    except SQLAlchemyError as exc:
+        raise ArchiveError(f"archive {url}: {str(exc).splitlines()[0]}") from None
+
+
+def default_log_dir(url: str) -> Path:
+    """Crawl logs live beside a SQLite archive, else under ./data/logs."""
+    path = sqlite_path(url)
+    base = path.parent if path is not None else Path(os.environ.get("MUNIARCHIVE_DATA", "data"))
+    return base / "logs"

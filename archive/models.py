@@ -1,0 +1,161 @@
+"""The archive's tables (SQLAlchemy 2.0). Schema changes go through archive/migrations."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class AwareDateTime(TypeDecorator):
+    """Timezone-aware datetimes on every backend: stored as UTC, read back as UTC-aware.
+
+    SQLite has no time zone type and would hand back naive values otherwise.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: the archive stores timezone-aware times only")
+        return value.astimezone(UTC).replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Site(Base):
+    __tablename__ = "site"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    base_url: Mapped[str] = mapped_column(String(500))
+    region: Mapped[str] = mapped_column(String(100), default="")
+    config_hash: Mapped[str] = mapped_column(String(32), default="")
+    created_at: Mapped[datetime] = mapped_column(AwareDateTime, default=utcnow)
+
+
+class CrawlRun(Base):
+    __tablename__ = "crawl_run"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("site.id"), index=True)
+    started_at: Mapped[datetime] = mapped_column(AwareDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(AwareDateTime)
+    # running | succeeded | failed | interrupted | timed_out
+    status: Mapped[str] = mapped_column(String(20), default="running")
+    exit_code: Mapped[int | None] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(Text)
+    stats: Mapped[dict] = mapped_column(JSON, default=dict)
+    log_path: Mapped[str | None] = mapped_column(String(500))
+    pid: Mapped[int | None] = mapped_column(Integer)
+
+
+class Capture(Base):
+    """One HTTP response as received: the source for reprocessing and WARC export."""
+
+    __tablename__ = "capture"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("site.id"), index=True)
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("crawl_run.id"), index=True)
+    url: Mapped[str] = mapped_column(Text)
+    fetched_at: Mapped[datetime] = mapped_column(AwareDateTime, default=utcnow)
+    http_status: Mapped[int] = mapped_column(Integer)
+    headers: Mapped[dict] = mapped_column(JSON, default=dict)
+    declared_encoding: Mapped[dict] = mapped_column(JSON, default=dict)
+    encoding: Mapped[str | None] = mapped_column(String(40))
+    encoding_step: Mapped[str | None] = mapped_column(String(20))
+    body_zlib: Mapped[bytes] = mapped_column(LargeBinary)
+    body_size: Mapped[int] = mapped_column(Integer)
+    content_digest: Mapped[str] = mapped_column(String(64), index=True)
+
+
+class Article(Base):
+    __tablename__ = "article"
+    __table_args__ = (UniqueConstraint("site_id", "canonical_url"), Index("ix_article_publish_time", "publish_time"))
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("site.id"))
+    url: Mapped[str] = mapped_column(Text)
+    canonical_url: Mapped[str] = mapped_column(String(1000))
+    title: Mapped[str | None] = mapped_column(Text)
+    original_title: Mapped[str | None] = mapped_column(Text)
+    body: Mapped[str | None] = mapped_column(Text)
+    publish_time: Mapped[datetime | None] = mapped_column(AwareDateTime)
+    publish_time_precision: Mapped[str | None] = mapped_column(String(10))
+    publish_time_origin: Mapped[str | None] = mapped_column(String(20))
+    source: Mapped[str | None] = mapped_column(Text)
+    reporters: Mapped[list] = mapped_column(JSON, default=list)
+    editors: Mapped[list] = mapped_column(JSON, default=list)
+    quality: Mapped[dict] = mapped_column(JSON, default=dict)
+    content_hash: Mapped[str] = mapped_column(String(64), index=True)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    capture_id: Mapped[int | None] = mapped_column(ForeignKey("capture.id"))
+    first_seen: Mapped[datetime] = mapped_column(AwareDateTime, default=utcnow)
+    last_seen: Mapped[datetime] = mapped_column(AwareDateTime, default=utcnow)
+    modified: Mapped[datetime] = mapped_column(AwareDateTime, default=utcnow)
+
+
+class ArticleVersion(Base):
+    """Every distinct content an article has had; the article row mirrors the newest."""
+
+    __tablename__ = "article_version"
+    __table_args__ = (UniqueConstraint("article_id", "version"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    article_id: Mapped[int] = mapped_column(ForeignKey("article.id"), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    title: Mapped[str | None] = mapped_column(Text)
+    original_title: Mapped[str | None] = mapped_column(Text)
+    body: Mapped[str | None] = mapped_column(Text)
+    publish_time: Mapped[datetime | None] = mapped_column(AwareDateTime)
+    publish_time_precision: Mapped[str | None] = mapped_column(String(10))
+    source: Mapped[str | None] = mapped_column(Text)
+    reporters: Mapped[list] = mapped_column(JSON, default=list)
+    editors: Mapped[list] = mapped_column(JSON, default=list)
+    capture_id: Mapped[int | None] = mapped_column(ForeignKey("capture.id"))
+    created_at: Mapped[datetime] = mapped_column(AwareDateTime, default=utcnow)
+    reason: Mapped[str] = mapped_column(String(20), default="crawl")
+
+
+class Attachment(Base):
+    __tablename__ = "attachment"
+    __table_args__ = (UniqueConstraint("site_id", "canonical_url"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("site.id"))
+    article_id: Mapped[int | None] = mapped_column(ForeignKey("article.id"), index=True)
+    url: Mapped[str] = mapped_column(Text)
+    canonical_url: Mapped[str] = mapped_column(String(1000))
+    file_name: Mapped[str | None] = mapped_column(Text)
+    link_text: Mapped[str | None] = mapped_column(Text)
+    file_type: Mapped[str | None] = mapped_column(String(20))
+    size: Mapped[int | None] = mapped_column(Integer)
+    sha256: Mapped[str | None] = mapped_column(String(64), index=True)
+    capture_id: Mapped[int | None] = mapped_column(ForeignKey("capture.id"))
+    # fetched | failed | too_large
+    status: Mapped[str] = mapped_column(String(20))
+    error: Mapped[str | None] = mapped_column(Text)
+    first_seen: Mapped[datetime] = mapped_column(AwareDateTime, default=utcnow)

@@ -1,0 +1,263 @@
+"""The archive: idempotent, versioned writes of captures, articles and attachments.
+
+Each article (capture + article + version rows) is written in one transaction, so a crawl
+killed part way leaves either the whole record or nothing. The unique constraints on
+(site, canonical URL) are the dedup authority: two writers racing on one URL end up with
+one row.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import zlib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+from w3lib.url import canonicalize_url
+
+from archive.db import ArchiveError, create_archive_engine, describe_url, migrate
+from archive.models import Article, ArticleVersion, Attachment, Capture, CrawlRun, Site, utcnow
+
+NEW, UPDATED, UNCHANGED = "new", "updated", "unchanged"
+
+
+def canonical(url: str) -> str:
+    return canonicalize_url(url, keep_fragments=False)
+
+
+def content_hash(title: str | None, body: str | None) -> str:
+    text = re.sub(r"\s+", " ", f"{title or ''}\n{body or ''}").strip()
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+@dataclass
+class CaptureData:
+    """An HTTP response as received, before it is stored."""
+
+    url: str
+    http_status: int
+    headers: dict[str, str]
+    body: bytes
+    fetched_at: datetime
+    declared_encoding: dict[str, str] = field(default_factory=dict)
+    encoding: str | None = None
+    encoding_step: str | None = None
+
+    @property
+    def digest(self) -> str:
+        return hashlib.sha256(self.body).hexdigest()
+
+
+@dataclass
+class ArticleData:
+    """Extracted fields of one article (see crawler.extract.Article.as_record)."""
+
+    title: str | None
+    body: str | None
+    publish_time: datetime | None = None
+    publish_time_precision: str | None = None
+    publish_time_origin: str | None = None
+    source: str | None = None
+    reporters: list[str] = field(default_factory=list)
+    editors: list[str] = field(default_factory=list)
+    original_title: str | None = None
+    quality: dict = field(default_factory=dict)
+
+
+class Archive:
+    def __init__(self, url: str, *, upgrade: bool = True):
+        self.url = url
+        self.engine = create_archive_engine(url)
+        if upgrade:
+            migrate(self.engine)
+        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def session(self) -> Session:
+        return self.sessions()
+
+    def _write(self, work):
+        """Run work(session) in one transaction; a full disk or a lock becomes one clear line."""
+        try:
+            with self.sessions.begin() as session:
+                return work(session)
+        except OperationalError as exc:
+            raise ArchiveError(f"archive {describe_url(self.url)}: {exc.orig}") from None
+
+    # ---------------------------------------------------------------- sites and runs
+
+    def ensure_site(self, key: str, name: str, base_url: str, region: str = "", config_hash: str = "") -> int:
+        def work(session: Session) -> int:
+            site = session.scalar(select(Site).where(Site.key == key))
+            if site is None:
+                site = Site(key=key, name=name, base_url=base_url, region=region, config_hash=config_hash)
+                session.add(site)
+                session.flush()
+            else:
+                site.name, site.base_url, site.region, site.config_hash = name, base_url, region, config_hash
+            return site.id
+
+        try:
+            return self._write(work)
+        except IntegrityError:  # another process created it first
+            return self._write(work)
+
+    def site_id(self, key: str) -> int | None:
+        with self.session() as session:
+            return session.scalar(select(Site.id).where(Site.key == key))
+
+    def start_run(self, site_id: int, pid: int | None = None, log_path: str | None = None) -> int:
+        def work(session: Session) -> int:
+            run = CrawlRun(site_id=site_id, status="running", stats={}, pid=pid, log_path=log_path)
+            session.add(run)
+            session.flush()
+            return run.id
+
+        return self._write(work)
+
+    def update_run(self, run_id: int, **fields) -> None:
+        def work(session: Session) -> None:
+            run = session.get(CrawlRun, run_id)
+            if run is None:
+                raise ArchiveError(f"archive {describe_url(self.url)}: no crawl run {run_id}")
+            for key, value in fields.items():
+                setattr(run, key, value)
+
+        self._write(work)
+
+    def get_run(self, run_id: int) -> CrawlRun | None:
+        with self.session() as session:
+            return session.get(CrawlRun, run_id)
+
+    def previous_run(self, site_id: int, before_run: int) -> CrawlRun | None:
+        """The site's last run before `before_run`."""
+        with self.session() as session:
+            return session.scalar(select(CrawlRun).where(CrawlRun.site_id == site_id, CrawlRun.id < before_run)
+                                  .order_by(CrawlRun.id.desc()).limit(1))
+
+    # ---------------------------------------------------------------- lookups
+
+    def known_urls(self, site_id: int, urls: Iterable[str], kind: str = "article") -> set[str]:
+        """Which of these URLs (compared canonically) the archive already holds."""
+        model = Article if kind == "article" else Attachment
+        by_canonical = {canonical(u): u for u in urls}
+        known: set[str] = set()
+        keys = list(by_canonical)
+        with self.session() as session:
+            for start in range(0, len(keys), 500):
+                chunk = keys[start:start + 500]
+                rows = session.scalars(
+                    select(model.canonical_url).where(model.site_id == site_id, model.canonical_url.in_(chunk))
+                )
+                known.update(by_canonical[row] for row in rows)
+        return known
+
+    # ---------------------------------------------------------------- writes
+
+    def _add_capture(self, session: Session, site_id: int, run_id: int | None, capture: CaptureData) -> Capture:
+        row = Capture(
+            site_id=site_id, run_id=run_id, url=capture.url, fetched_at=capture.fetched_at,
+            http_status=capture.http_status, headers=capture.headers,
+            declared_encoding=capture.declared_encoding, encoding=capture.encoding,
+            encoding_step=capture.encoding_step, body_zlib=zlib.compress(capture.body, 6),
+            body_size=len(capture.body), content_digest=capture.digest,
+        )
+        session.add(row)
+        session.flush()
+        return row
+
+    def store_article(self, site_id: int, run_id: int | None, capture: CaptureData, data: ArticleData) -> str:
+        """Insert or version an article; returns new, updated or unchanged."""
+        url_key = canonical(capture.url)
+        digest = content_hash(data.title, data.body)
+
+        def work(session: Session) -> str:
+            article = session.scalar(
+                select(Article).where(Article.site_id == site_id, Article.canonical_url == url_key)
+            )
+            now = utcnow()
+            if article is not None and article.content_hash == digest:
+                article.last_seen = now
+                return UNCHANGED
+            stored = self._add_capture(session, site_id, run_id, capture)
+            if article is None:
+                article = Article(site_id=site_id, url=capture.url, canonical_url=url_key, version=0,
+                                  first_seen=now)
+                session.add(article)
+                outcome = NEW
+            else:
+                outcome = UPDATED
+            article.version += 1
+            for name in ("title", "body", "publish_time", "publish_time_precision", "publish_time_origin",
+                         "source", "reporters", "editors", "original_title", "quality"):
+                setattr(article, name, getattr(data, name))
+            article.content_hash, article.capture_id = digest, stored.id
+            article.last_seen = article.modified = now
+            session.flush()
+            session.add(ArticleVersion(
+                article_id=article.id, version=article.version, content_hash=digest, title=data.title,
+                original_title=data.original_title, body=data.body, publish_time=data.publish_time,
+                publish_time_precision=data.publish_time_precision, source=data.source,
+                reporters=data.reporters, editors=data.editors, capture_id=stored.id, created_at=now,
+            ))
+            return outcome
+
+        try:
+            return self._write(work)
+        except IntegrityError:  # a concurrent writer inserted the same URL: now it is an existing row
+            return self._write(work)
+
+    def store_attachment(self, site_id: int, run_id: int | None, url: str, *, article_url: str | None,
+                         link_text: str | None, capture: CaptureData | None, status: str,
+                         error: str | None = None) -> str:
+        """Record an attachment once per canonical URL; returns new or unchanged."""
+        url_key = canonical(url)
+        file_name = url.rsplit("/", 1)[-1].split("?", 1)[0] or None
+        file_type = file_name.rsplit(".", 1)[-1].lower() if file_name and "." in file_name else None
+
+        def work(session: Session) -> str:
+            if session.scalar(select(Attachment.id).where(Attachment.site_id == site_id,
+                                                          Attachment.canonical_url == url_key)):
+                return UNCHANGED
+            article_id = None
+            if article_url:
+                article_id = session.scalar(select(Article.id).where(
+                    Article.site_id == site_id, Article.canonical_url == canonical(article_url)))
+            stored = self._add_capture(session, site_id, run_id, capture) if capture else None
+            session.add(Attachment(
+                site_id=site_id, article_id=article_id, url=url, canonical_url=url_key, file_name=file_name,
+                link_text=link_text, file_type=file_type, size=len(capture.body) if capture else None,
+                sha256=capture.digest if capture else None, capture_id=stored.id if stored else None,
+                status=status, error=error,
+            ))
+            return NEW
+
+        try:
+            return self._write(work)
+        except IntegrityError:
+            return UNCHANGED
+
+    # ---------------------------------------------------------------- reads for the CLI
+
+    def counts(self, site_id: int) -> dict[str, int]:
+        with self.session() as session:
+            return {
+                "articles": session.scalar(select(func.count()).select_from(Article).where(Article.site_id == site_id)),
+                "attachments": session.scalar(
+                    select(func.count()).select_from(Attachment).where(Attachment.site_id == site_id)),
+            }
+
+    def find_article(self, url: str) -> Article | None:
+        with self.session() as session:
+            return session.scalars(select(Article).where(Article.canonical_url == canonical(url))).first()
+
+
+def capture_body(row: Capture) -> bytes:
+    return zlib.decompress(row.body_zlib)

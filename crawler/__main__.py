@@ -1,0 +1,65 @@
+"""`python -m crawler crawl SITE --config FILE [--run-id N]`: one site's crawl, in its own process.
+
+Scrapy's reactor cannot restart within a process, so every crawl is a process of its own
+(started by `muniarchive crawl` and by the scheduler). Exit status: 0 succeeded,
+1 failed, 2 bad usage or config, 3 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 3
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m crawler", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    crawl = sub.add_parser("crawl", help="crawl one site into the archive")
+    crawl.add_argument("site", help="the site's key in the config")
+    crawl.add_argument("--config", default="config.yaml", help="config file (default: config.yaml)")
+    crawl.add_argument("--run-id", type=int, help="the crawl_run row to report into (made when absent)")
+    crawl.add_argument("--log-file", help="write Scrapy's log here instead of stderr")
+    crawl.add_argument("--log-level", default="INFO")
+    args = parser.parse_args(argv)
+
+    from scrapy.crawler import CrawlerProcess
+
+    from archive import Archive, ArchiveError
+    from crawler.config import ConfigError, load_config, site_config_hash
+    from crawler.settings import crawl_settings
+    from crawler.spider import SiteSpider
+
+    try:
+        config = load_config(args.config)
+        site = config.site(args.site)
+        archive = Archive(config.database_url)
+        site_id = archive.ensure_site(site.key, site.name, site.base_url, site.region, site_config_hash(site))
+        run_id = args.run_id or archive.start_run(site_id, pid=os.getpid(), log_path=args.log_file)
+        if args.run_id:
+            archive.update_run(run_id, pid=os.getpid())
+    except (ConfigError, ArchiveError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+
+    process = CrawlerProcess(crawl_settings(config, args.log_file, args.log_level), install_root_handler=True)
+    crawler = process.create_crawler(SiteSpider)
+    try:
+        process.crawl(crawler, config=config, site=site, archive=archive, site_id=site_id, run_id=run_id)
+        process.start()
+    except ArchiveError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        archive.update_run(run_id, status="failed", error=str(exc))
+        return EXIT_FAILED
+    status = getattr(crawler.spider, "run_status", None)
+    if status is None:  # the spider never closed normally: record what we know
+        archive.update_run(run_id, status="failed", error="the crawl ended without closing its spider")
+        return EXIT_FAILED
+    return {"succeeded": EXIT_OK, "interrupted": EXIT_INTERRUPTED}.get(status, EXIT_FAILED)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

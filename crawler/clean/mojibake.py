@@ -1,0 +1,23 @@
+"""Flag mojibake left by a GBK stream split mid-character; never rewrite it.
+
+The shape (DESIGN.md): a `?` (the lost lead byte) or U+FFFD next to a CJK character, then
+text decoded one byte out of step until a stray ASCII letter resyncs it within 40 characters
+on the same line. Automatic repair is right only about half the time, so spans are listed
+for a person (or a later re-fetch) and the text is kept as it is.
+"""
+
+from __future__ import annotations
+
+import re
+
+_CJK = r"[\u3400-\u9fff]"
+_SPAN = re.compile(rf"(?:(?<={_CJK})[?\ufffd]|[?\ufffd](?={_CJK}))[^\n]{{0,40}}?(?<=[\u3400-\u9fff；，。])[A-Za-z^]")
+_REPLACEMENT = re.compile(r"\ufffd+")
+
+
+def find_mojibake(text: str) -> list[dict]:
+    """Spans that look like misaligned decodes: [{'start', 'end', 'text'}]."""
+    spans = [m for m in _SPAN.finditer(text)]
+    covered = {i for m in spans for i in range(m.start(), m.end())}
+    spans += [m for m in _REPLACEMENT.finditer(text) if m.start() not in covered]
+    return [{"start": m.start(), "end": m.end(), "text": m.group(0)} for m in sorted(spans, key=lambda m: m.start())]

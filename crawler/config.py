@@ -1,0 +1,286 @@
+"""config.yaml: the sites to crawl, crawl defaults and the archive URL, validated on load.
+
+Every problem is reported as one line naming the file, the key path and the bad value,
+e.g. ``config.yaml: sites[2].pagination.kind: 'trss' is not one of static, trs, hanweb, next_link``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+DB_ENV = "MUNIARCHIVE_DB"
+DEFAULT_DB_URL = "sqlite:///data/muniarchive.db"
+
+
+class ConfigError(Exception):
+    """A config file that cannot be used; str() is the one-line message for the user."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Selectors(_Strict):
+    """CSS selectors that take priority over the generic extractor for one site."""
+
+    title: str | None = None
+    body: str | None = None
+    publish_time: str | None = None
+    source: str | None = None
+
+
+class Pagination(_Strict):
+    kind: Literal["static", "trs", "hanweb", "next_link"]
+    # static: list page N (from `first` on) is the start URL with its file name replaced by template
+    template: str = "index_{n}.html"
+    first: int = Field(1, ge=0)
+    # next_link: the link whose text is one of these leads to the next list page
+    next_text: list[str] = ["下一页", "下页", "下一頁"]
+    max_pages: int = Field(50, ge=1)
+
+    @field_validator("template")
+    @classmethod
+    def _has_placeholder(cls, value: str) -> str:
+        if "{n}" not in value:
+            raise ValueError(f"{value!r} has no {{n}} placeholder")
+        return value
+
+
+class BoilerplateRule(_Strict):
+    """A site-specific cleaning rule; same shape as the rules in crawler/clean/rules.yaml."""
+
+    name: str
+    pattern: str
+    action: Literal["drop_line", "drop_rest", "strip"] = "drop_line"
+    example: str
+
+    @field_validator("pattern")
+    @classmethod
+    def _compiles(cls, value: str) -> str:
+        _check_regex(value)
+        return value
+
+
+class StartUrl(_Strict):
+    """A list page to start from; a column may page differently from the rest of its site."""
+
+    url: str
+    pagination: Pagination | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _http_only(cls, url: str) -> str:
+        if not re.match(r"^https?://[^/\s]+", url):
+            raise ValueError(f"{url!r} is not an http(s) URL")
+        return url
+
+
+class SiteConfig(_Strict):
+    key: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
+    name: str
+    region: str = ""
+    start_urls: list[StartUrl] = Field(min_length=1)
+    pagination: Pagination
+    article_pattern: str
+    attachment_pattern: str = r"\.(?:pdf|docx?|wps|xlsx?|zip|rar)(?:$|\?)"
+    allowed_domains: list[str] = []
+    selectors: Selectors = Selectors()
+    encoding: str | None = None
+    schedule: str | None = None
+    boilerplate: list[BoilerplateRule] = []
+
+    @field_validator("start_urls", mode="before")
+    @classmethod
+    def _plain_urls(cls, urls):
+        # a plain string is a start URL that uses the site's pagination
+        return [{"url": u} if isinstance(u, str) else u for u in urls] if isinstance(urls, list) else urls
+
+    def columns(self) -> list[tuple[str, Pagination]]:
+        """(start URL, its pagination) for every list the site is crawled from."""
+        return [(s.url, s.pagination or self.pagination) for s in self.start_urls]
+
+    @property
+    def base_url(self) -> str:
+        return re.match(r"^https?://[^/]+", self.start_urls[0].url).group(0)
+
+    @field_validator("article_pattern", "attachment_pattern")
+    @classmethod
+    def _compiles(cls, value: str) -> str:
+        _check_regex(value)
+        return value
+
+    @field_validator("encoding")
+    @classmethod
+    def _known_codec(cls, value: str | None) -> str | None:
+        if value is not None:
+            import codecs
+
+            try:
+                codecs.lookup(value)
+            except LookupError:
+                raise ValueError(f"{value!r} is not a known encoding") from None
+        return value
+
+    @field_validator("schedule")
+    @classmethod
+    def _cron(cls, value: str | None) -> str | None:
+        if value is not None:
+            _check_cron(value)
+        return value
+
+
+class Defaults(_Strict):
+    user_agent: str = "muniarchive/0.1 (+https://github.com/muniarchive/muniarchive; archival crawler)"
+    concurrency_per_domain: int = Field(2, ge=1, le=32)
+    download_delay: float = Field(1.0, ge=0)
+    obey_robots_txt: bool = True
+    timezone: str = "Asia/Shanghai"
+    schedule: str = "0 2 * * *"
+    download_timeout: float = Field(30, gt=0)
+    max_download_mb: float = Field(50, gt=0)
+    retry_times: int = Field(2, ge=0)
+    retry_backoff: float = Field(2.0, ge=0)
+    crawl_timeout: float = Field(3600, gt=0)
+    autothrottle: bool = True
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{value!r} is not a known time zone") from None
+        return value
+
+    @field_validator("schedule")
+    @classmethod
+    def _cron(cls, value: str) -> str:
+        _check_cron(value)
+        return value
+
+
+class ArchiveConfig(_Strict):
+    url: str = DEFAULT_DB_URL
+
+
+class Config(_Strict):
+    archive: ArchiveConfig = ArchiveConfig()
+    defaults: Defaults = Defaults()
+    sites: list[SiteConfig] = []
+
+    # where the file was read from: relative paths (SQLite file) resolve against its folder
+    path: Path | None = Field(None, exclude=True)
+
+    @model_validator(mode="after")
+    def _unique_keys(self) -> Config:
+        seen: set[str] = set()
+        for index, site in enumerate(self.sites):
+            if site.key in seen:
+                raise ValueError(f"sites[{index}].key: {site.key!r} is used by another site")
+            seen.add(site.key)
+        return self
+
+    def site(self, key: str) -> SiteConfig:
+        for site in self.sites:
+            if site.key == key:
+                return site
+        known = ", ".join(s.key for s in self.sites) or "none"
+        raise ConfigError(f"{self.path or 'config'}: no site with key {key!r} (sites: {known})")
+
+    @property
+    def database_url(self) -> str:
+        """The archive URL: $MUNIARCHIVE_DB wins; a relative SQLite path is taken from the config's folder."""
+        url = os.environ.get(DB_ENV) or self.archive.url
+        prefix = "sqlite:///"
+        if url.startswith(prefix) and not url.startswith(prefix + "/") and url != "sqlite:///:memory:":
+            base = self.path.parent if self.path else Path.cwd()
+            url = prefix + str((base / url[len(prefix):]).resolve())
+        return url
+
+
+def site_config_hash(site: SiteConfig) -> str:
+    return hashlib.sha256(json.dumps(site.model_dump(), sort_keys=True).encode()).hexdigest()[:16]
+
+
+def load_config(path: str | os.PathLike) -> Config:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read: {exc}") from None
+    return parse_config(text, path)
+
+
+def parse_config(text: str, path: Path) -> Config:
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f":{mark.line + 1}:{mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError(f"{path}{where}: YAML syntax error: {problem}") from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: the top level must be a mapping with archive, defaults and sites")
+    try:
+        config = Config.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(f"{path}: {_describe(exc.errors()[0])}") from None
+    config.path = path.resolve()
+    return config
+
+
+def _describe(error: dict) -> str:
+    where = _key_path(error["loc"])
+    value = error.get("input")
+    kind = error["type"]
+    if kind == "literal_error":
+        choices = re.findall(r"'([^']*)'", error["ctx"]["expected"])
+        what = f"{value!r} is not one of {', '.join(choices)}"
+    elif kind == "missing":
+        what = "is required"
+    elif kind == "extra_forbidden":
+        what = "is not a known key"
+    elif kind == "value_error":
+        what = str(error["ctx"]["error"])
+    else:
+        what = f"{value!r}: {error['msg'][0].lower()}{error['msg'][1:]}"
+    return f"{where}: {what}" if where else what
+
+
+def _key_path(loc: tuple) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out
+
+
+def _check_regex(value: str) -> None:
+    try:
+        re.compile(value)
+    except re.error as exc:
+        raise ValueError(f"{value!r} is not a valid regular expression ({exc})") from None
+
+
+def _check_cron(value: str) -> None:
+    from apscheduler.triggers.cron import CronTrigger
+
+    try:
+        CronTrigger.from_crontab(value)
+    except ValueError as exc:
+        raise ValueError(f"{value!r} is not a cron expression ({exc})") from None

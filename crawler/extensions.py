@@ -1,0 +1,59 @@
+"""RunRecorder: writes the crawl's outcome and stats to its crawl_run row when the spider closes."""
+
+from __future__ import annotations
+
+from scrapy import signals
+from scrapy.crawler import Crawler
+
+from archive.models import utcnow
+
+
+def run_stats(stats: dict) -> dict:
+    """The figures a person reads about a run, from Scrapy's stats."""
+    ours = {k.removeprefix("muniarchive/"): v for k, v in stats.items() if k.startswith("muniarchive/")}
+    by_status = {k.rsplit("/", 1)[1]: v for k, v in stats.items() if k.startswith("downloader/response_status_count/")}
+    return {
+        "requests": stats.get("downloader/request_count", 0),
+        "responses_by_status": by_status,
+        "bytes": stats.get("downloader/response_bytes", 0),
+        "list_pages": ours.get("list_pages", 0),
+        "articles_new": ours.get("articles_new", 0),
+        "articles_updated": ours.get("articles_updated", 0),
+        "articles_unchanged": ours.get("articles_unchanged", 0),
+        "attachments_new": ours.get("attachments_new", 0),
+        "extraction_failures": ours.get("extraction_failures", 0),
+        "errors": ours.get("errors", 0),
+        "list_failures": ours.get("list_failures", 0),
+        "robots_forbidden": stats.get("robotstxt/forbidden", 0),
+        "finish_reason": stats.get("finish_reason"),
+    }
+
+
+class RunRecorder:
+    def __init__(self, crawler: Crawler):
+        self.crawler = crawler
+        self.status: str | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> RunRecorder:
+        recorder = cls(crawler)
+        crawler.signals.connect(recorder.spider_closed, signal=signals.spider_closed)
+        return recorder
+
+    def spider_closed(self, spider, reason: str) -> None:
+        stats = run_stats(self.crawler.stats.get_stats())
+        stats["finish_reason"] = reason
+        stats["failed_urls"] = spider.failures[:20]
+        # a column whose first list page could not be read means the site was not crawled
+        if stats["list_failures"] or reason not in ("finished", "shutdown"):
+            status = "failed"
+        elif reason == "shutdown":
+            status = "interrupted"
+        else:
+            status = "succeeded"
+        # the next run pages through every list again unless this one saw every page it wanted
+        stats["complete"] = status == "succeeded" and not stats["errors"]
+        error = spider.failures[0]["error"] if status == "failed" and spider.failures else None
+        spider.archive.update_run(spider.run_id, status=status, finished_at=utcnow(), stats=stats, error=error)
+        self.status = status
+        spider.run_status = status

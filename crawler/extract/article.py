@@ -1,0 +1,405 @@
+"""Page bytes -> article fields. Pure: no I/O, no Scrapy, no database.
+
+Sources of truth, in order (DESIGN.md): government <meta> tags, Baidu-news spans, the
+site's CSS selectors from config.yaml, the page's own metadata lines (来源：… 发布时间：…),
+then generic guesses (text density for the body, <h1>/<title> for the title, the URL for
+the date). Metadata lines are read before boilerplate rules run, so a 发布时间 line gives
+its date before it is stripped.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, tzinfo
+from urllib.parse import urljoin
+
+import lxml.etree
+import lxml.html
+
+from crawler.clean import apply_rules, default_rules, find_mojibake, strip_pinyin
+from crawler.clean.boilerplate import Rule
+from crawler.extract.dates import CHINA, PublishTime, parse_publish_time, publish_time_from_url
+from crawler.extract.decode import Decoded, decode_body
+
+# Body containers of the CMS families in CMS-PATTERNS.md, most specific first.
+KNOWN_BODY_SELECTORS = (
+    "div.TRS_Editor", "div.TRS_UEDITOR", "#UCAP-CONTENT", "#zoom", "#artibody", "#rwb_zw",
+    "#ozoom", "div.article-content", "div.content-text", "#js_content", "article",
+)
+BLOCK_TAGS = {
+    "p", "div", "br", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "table",
+    "section", "article", "blockquote", "pre", "center", "dd", "dt", "dl", "figure", "figcaption",
+}
+DROP_TAGS = ("script", "style", "noscript", "iframe", "form", "button", "select", "textarea", "input", "nav")
+
+_LABELS = {
+    "source": r"信息来源|文章来源|新闻来源|稿件来源|来源|信息來源|文章來源|來源|出处|出處",
+    "publish_time": r"发布时间|发布日期|發布時間|發佈時間|發布日期|更新时间|时间|日期|時間",
+    "reporters": r"作者|记者|記者|通讯员|通訊員|撰稿|文|摄|攝|文/图|文/圖",
+    "editors": r"责任编辑|責任編輯|责编|責編|编辑|編輯|审核|審核|校对|校對|初审|初審|终审|終審|值班编辑",
+    "original_title": r"原标题|原標題",
+}
+_ANY_LABEL = "|".join(f"(?P<{key}>{alts})" for key, alts in _LABELS.items())
+# a label, a colon, then its value up to the next label or the end of the line
+_FIELD = re.compile(rf"(?:{_ANY_LABEL})\s*[:：]\s*(?P<value>.*?)(?=\s*(?:{'|'.join(_LABELS.values())})\s*[:：]|$)")
+_LEAD_REPORTERS = re.compile(r"^.{0,30}?(?:讯|訊|消息)\s*[（(](?P<names>[^）)]{2,40})[）)]")
+_NAME_SPLIT = re.compile(r"[\s、,，;；/]+")
+_REPORTER_ROLE = re.compile(r"^(记者|記者|通讯员|通訊員|实习生|實習生|作者)")
+_TITLE_SUFFIX = re.compile(r"\s*(?:[_|｜]|\s[-–—]\s).*$")
+_CJK = re.compile(r"[\u3400-\u9fff]")
+
+
+@dataclass
+class ExtractOptions:
+    """What the extractor may know about the site: from its config.yaml entry."""
+
+    selectors: dict[str, str | None] = field(default_factory=dict)
+    rules: tuple[Rule, ...] = ()  # site rules, applied after the default rules
+    encoding: str | None = None
+    fetched_at: datetime | None = None
+    tz: tzinfo = CHINA
+
+
+@dataclass
+class Article:
+    url: str
+    title: str | None = None
+    publish_time: PublishTime | None = None
+    publish_time_origin: str | None = None
+    source: str | None = None
+    reporters: list[str] = field(default_factory=list)
+    editors: list[str] = field(default_factory=list)
+    original_title: str | None = None
+    body: str | None = None
+    quality: dict = field(default_factory=dict)
+
+    def as_record(self) -> dict:
+        return {
+            "title": self.title,
+            "publish_time": self.publish_time.isoformat() if self.publish_time else None,
+            "publish_time_precision": self.publish_time.precision if self.publish_time else None,
+            "publish_time_origin": self.publish_time_origin,
+            "source": self.source,
+            "reporters": self.reporters,
+            "editors": self.editors,
+            "original_title": self.original_title,
+            "body": self.body,
+            "quality": self.quality,
+        }
+
+
+def extract_article(body: bytes, url: str, content_type: str | None = None,
+                    options: ExtractOptions | None = None) -> Article:
+    options = options or ExtractOptions()
+    return extract_decoded(decode_body(body, content_type, options.encoding), url, options)
+
+
+def extract_decoded(decoded: Decoded, url: str, options: ExtractOptions | None = None) -> Article:
+    article = extract_from_html(decoded.text, url, options)
+    article.quality.update(encoding=decoded.encoding, encoding_step=decoded.step)
+    article.quality["warnings"] = decoded.warnings + article.quality.get("warnings", [])
+    return article
+
+
+def extract_from_html(html: str, url: str, options: ExtractOptions | None = None) -> Article:
+    options = options or ExtractOptions()
+    article = Article(url=url, quality={"warnings": []})
+    warnings = article.quality["warnings"]
+    doc = _parse(html)
+    if doc is None:
+        warnings.append("not an HTML page: no elements to extract from")
+        return article
+    for bad in doc.xpath("//comment() | //processing-instruction()"):
+        _remove(bad)
+    meta = _meta_tags(doc)
+    found: dict[str, tuple[str, str]] = {}  # field -> (value, origin)
+
+    def offer(key: str, value: str | None, origin: str) -> None:
+        value = _squash(value or "")
+        if value and key not in found:
+            found[key] = (value, origin)
+
+    # 1. government meta tags, 2. Baidu-news spans, 3. the site's selectors
+    offer("title", meta.get("articletitle"), "meta")
+    offer("publish_time", meta.get("pubdate"), "meta")
+    offer("source", meta.get("contentsource"), "meta")
+    offer("reporters", meta.get("author"), "meta")
+    for key, span in (("publish_time", "pubtime_baidu"), ("source", "source_baidu"),
+                      ("reporters", "author_baidu"), ("editors", "editor_baidu")):
+        for node in doc.xpath(f'//*[@id="{span}"]'):
+            offer(key, _strip_label(_text(node)), "baidu")
+    selectors = options.selectors or {}
+    for key in ("title", "publish_time", "source"):
+        if selectors.get(key):
+            for node in _select(doc, selectors[key])[:1]:
+                offer(key, _strip_label(_text(node)), "selector")
+
+    body_node = _body_node(doc, selectors.get("body"))
+    for tag in DROP_TAGS:
+        for node in doc.iter(tag):
+            _remove(node)
+
+    paragraphs: list[str] = []
+    if body_node is not None:
+        paragraphs = _paragraphs(body_node)
+    else:
+        warnings.append("no article body found")
+
+    # flattened pinyin hides labels (原標(biāo)題), so it goes before anything reads lines
+    pinyin_removed = 0
+    cleaned = []
+    for paragraph in paragraphs:
+        text, count = strip_pinyin(paragraph)
+        pinyin_removed += count
+        cleaned.append(text)
+    paragraphs = cleaned
+
+    # 4. the page's own metadata lines: in the body (then removed) and around the title
+    paragraphs = _take_metadata_lines(paragraphs, offer)
+    if "source" not in found or "publish_time" not in found:
+        for line in _lines_outside(doc, body_node):
+            for key, value in _fields_in_line(line):
+                if key in ("source", "publish_time"):
+                    offer(key, value, "line")
+            if "publish_time" not in found and len(line) < 80 and _CJK.search(line) is None:
+                offer("publish_time", line if parse_publish_time(line, options.fetched_at) else None, "line")
+
+    rules = default_rules() + tuple(options.rules)
+    paragraphs, fired = apply_rules(paragraphs, rules)
+    if paragraphs and "reporters" not in found and (m := _LEAD_REPORTERS.search(paragraphs[0])):
+        offer("reporters", m.group("names"), "lead")
+
+    # 5. generic guesses
+    title_value = found.get("title", (None,))[0] or _guess_title(doc)
+    article.title = _strip_title_suffix(title_value) if title_value else None
+    if article.title and paragraphs and _squash(paragraphs[0]) == article.title:
+        paragraphs = paragraphs[1:]  # a body that repeats the headline
+
+    if "publish_time" in found:
+        value, origin = found["publish_time"]
+        article.publish_time = parse_publish_time(value, options.fetched_at, options.tz)
+        article.publish_time_origin = origin if article.publish_time else None
+    if article.publish_time is None and (from_url := publish_time_from_url(url, options.tz)):
+        article.publish_time, article.publish_time_origin = from_url, "url"
+
+    article.source = _clean_source(found["source"][0]) if "source" in found else None
+    article.reporters = _names(found["reporters"][0]) if "reporters" in found else []
+    article.editors = _names(found["editors"][0]) if "editors" in found else []
+    article.original_title = found["original_title"][0] if "original_title" in found else None
+    article.body = "\n".join(paragraphs) if paragraphs else None
+    if article.body is None and body_node is not None:
+        warnings.append("the article body is empty after cleaning")
+    article.quality.update(
+        pinyin_removed=pinyin_removed,
+        mojibake=find_mojibake(article.body or ""),
+        rules_fired=sorted(set(fired)),
+    )
+    return article
+
+
+def find_links(html_or_doc, base_url: str) -> list[tuple[str, str]]:
+    """Every <a href> of a page as (absolute URL, link text), document order, fragments dropped."""
+    doc = _parse(html_or_doc) if isinstance(html_or_doc, str) else html_or_doc
+    if doc is None:
+        return []
+    out = []
+    for a in doc.iter("a"):
+        href = (a.get("href") or "").strip()
+        if not href or href.startswith(("javascript:", "mailto:", "#")):
+            continue
+        out.append((urljoin(base_url, href).split("#", 1)[0], _squash(_text(a))))
+    return out
+
+
+# ---------------------------------------------------------------- helpers
+
+def _parse(html: str):
+    if not html or not html.strip():
+        return None
+    try:
+        doc = lxml.html.fromstring(html)
+    except (lxml.etree.ParserError, ValueError):
+        try:
+            doc = lxml.html.fromstring(html.encode("utf-8", "replace"))
+        except (lxml.etree.ParserError, ValueError):
+            return None
+    return doc
+
+
+def _remove(node) -> None:
+    parent = node.getparent()
+    if parent is None:
+        return
+    if node.tail:
+        previous = node.getprevious()
+        if previous is not None:
+            previous.tail = (previous.tail or "") + node.tail
+        else:
+            parent.text = (parent.text or "") + node.tail
+    parent.remove(node)
+
+
+def _text(node) -> str:
+    return "".join(node.itertext()) if hasattr(node, "itertext") else str(node)
+
+
+def _squash(text: str) -> str:
+    return re.sub(r"[ \t\r\n\u3000\xa0]+", " ", text).strip()
+
+
+def _meta_tags(doc) -> dict[str, str]:
+    meta: dict[str, str] = {}
+    for node in doc.iter("meta"):
+        name = (node.get("name") or node.get("property") or "").strip().lower()
+        content = (node.get("content") or "").strip()
+        if name and content and name not in meta:  # real pages repeat the block; the first non-empty wins
+            meta[name] = content
+    return meta
+
+
+def _select(doc, selector: str) -> list:
+    try:
+        return doc.cssselect(selector)
+    except Exception:  # cssselect raises several types for a bad selector
+        return []
+
+
+def _strip_label(text: str) -> str:
+    return re.sub(rf"^\s*(?:{'|'.join(_LABELS.values())})\s*[:：]\s*", "", _squash(text))
+
+
+def _body_node(doc, selector: str | None):
+    for candidate in ((selector,) if selector else ()) + KNOWN_BODY_SELECTORS:
+        nodes = [n for n in _select(doc, candidate) if len(_squash(_text(n))) >= 20]
+        if nodes:
+            return max(nodes, key=lambda n: len(_text(n)))
+    return _densest(doc)
+
+
+def _densest(doc):
+    """Readability-style fallback: the element whose paragraphs carry the most prose.
+
+    Each text block scores by its Chinese sentence punctuation, discounted by how much of it
+    is link text; the score goes to its parent (and half to the grandparent).
+    """
+    scores: dict = {}
+    for block in doc.iter("p", "div", "td", "section", "li"):
+        own = (block.text or "") + "".join((child.tail or "") for child in block)
+        own += "".join(_text(c) for c in block if c.tag in ("span", "strong", "b", "font", "em", "a"))
+        if len(own.strip()) < 10:
+            continue
+        link_text = sum(len(_text(a)) for a in block.iter("a"))
+        density = link_text / max(len(own), 1)
+        score = (own.count("，") + own.count("。") + own.count(",") + 1) * max(0.0, 1 - density)
+        parent = block.getparent()
+        if parent is not None:
+            scores[parent] = scores.get(parent, 0) + score
+            grand = parent.getparent()
+            if grand is not None:
+                scores[grand] = scores.get(grand, 0) + score / 2
+    if not scores:
+        return None
+    best = max(scores, key=scores.get)
+    return best if scores[best] >= 3 else None
+
+
+def _paragraphs(node) -> list[str]:
+    """Text of a body node split at block boundaries (<p>, <div>, <br> ...), blank lines dropped."""
+    parts: list[str] = []
+
+    def walk(element) -> None:
+        tag = element.tag if isinstance(element.tag, str) else ""
+        block = tag in BLOCK_TAGS
+        if block:
+            parts.append("\n")
+        if element.text and tag not in DROP_TAGS:
+            parts.append(element.text)
+        for child in element:
+            if isinstance(child.tag, str) and child.tag not in DROP_TAGS:
+                walk(child)
+            if child.tail:
+                parts.append(child.tail)
+        if block:
+            parts.append("\n")
+
+    walk(node)
+    return [line for line in (_squash(x) for x in "".join(parts).split("\n")) if line]
+
+
+def _fields_in_line(line: str) -> list[tuple[str, str]]:
+    out = []
+    for m in _FIELD.finditer(line):
+        key = next(k for k in _LABELS if m.group(k))
+        value = m.group("value").strip(" 　|｜")
+        if value:
+            out.append((key, value))
+    return out
+
+
+def _is_metadata_line(line: str) -> bool:
+    """A line made only of label: value pairs (and dates), short enough to be a byline."""
+    if len(line) > 120:
+        return False
+    stripped = _FIELD.sub("", line)
+    stripped = re.sub(r"[\d\s:：\-/年月日.|｜【】\[\]（）()]", "", stripped)
+    return not stripped and bool(_FIELD.search(line))
+
+
+def _take_metadata_lines(paragraphs: list[str], offer) -> list[str]:
+    """Read label lines at the head and tail of the body into fields and drop them."""
+    head, tail = 6, 8
+    kept = []
+    for index, line in enumerate(paragraphs):
+        near_edge = index < head or index >= len(paragraphs) - tail
+        candidate = line.strip("（）()【】[] ")
+        if near_edge and _is_metadata_line(candidate):
+            for key, value in _fields_in_line(candidate):
+                offer(key, value, "line")
+            continue
+        kept.append(line)
+    return kept
+
+
+def _lines_outside(doc, body_node) -> list[str]:
+    """Short text lines of the page outside the body (bylines sit beside the title)."""
+    inside = set(body_node.iter()) if body_node is not None else set()
+    ancestors = set(body_node.iterancestors()) if body_node is not None else set()
+    lines = []
+    for node in doc.iter("span", "div", "p", "td", "li", "em", "i", "font"):
+        if node in inside:
+            continue
+        own = _squash(node.text or "" if node in ancestors else _text(node))
+        if own and len(own) <= 120:
+            lines.append(own)
+    return lines
+
+
+def _guess_title(doc) -> str | None:
+    page_title = _squash(_text(doc.find(".//title"))) if doc.find(".//title") is not None else ""
+    for tag in ("h1", "h2"):
+        for node in doc.iter(tag):
+            text = _squash(_text(node))
+            if text and (not page_title or text in page_title or len(text) >= 6):
+                return text
+    og = doc.xpath('//meta[@property="og:title"]/@content')
+    return _squash(og[0]) if og else (page_title or None)
+
+
+def _strip_title_suffix(title: str) -> str:
+    stripped = _TITLE_SUFFIX.sub("", title)
+    return stripped if len(stripped) >= 4 else title
+
+
+def _clean_source(value: str) -> str:
+    value = re.split(r"\s{2,}|\s(?=(?:作者|记者|编辑|发布|时间|浏览))", value)[0]
+    return value.strip(" 　:：|｜")
+
+
+def _names(value: str) -> list[str]:
+    names = []
+    for part in _NAME_SPLIT.split(_strip_label(value)):
+        part = _REPORTER_ROLE.sub("", part).strip("：: ")
+        if part and part not in names and len(part) <= 12:
+            names.append(part)
+    return names

@@ -1,0 +1,136 @@
+"""Publish dates as Chinese pages write them, kept with their precision.
+
+Pure functions: the reference time (the fetch time) and the time zone are arguments.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta, tzinfo
+from zoneinfo import ZoneInfo
+
+CHINA = ZoneInfo("Asia/Shanghai")
+
+_CN_DIGITS = {"〇": 0, "○": 0, "零": 0, "Ｏ": 0, "O": 0, "一": 1, "二": 2, "三": 3, "四": 4,
+              "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+_CN_NUM = "〇○零Ｏ一二三四五六七八九十"
+
+_SEP = r"\s*[-/.年]\s*"
+_TIME = r"(?:\s*(?:[T\s]|日\s*)?\s*(?P<H>[01]?\d|2[0-3])\s*[:：时]\s*(?P<M>[0-5]\d)(?:\s*[:：分]\s*(?P<S>[0-5]\d))?)?"
+_ABSOLUTE = re.compile(
+    r"(?<!\d)(?P<y>(?:19|20)\d\d)" + _SEP + r"(?P<m>1[0-2]|0?[1-9])" + _SEP.replace("年", "月")
+    + r"(?P<d>3[01]|[12]\d|0?[1-9])(?!\d)\s*日?" + _TIME
+)
+_ISO = re.compile(r"(?<!\d)(?:19|20)\d\d-\d\d-\d\dT\d\d:\d\d(?::(?P<S>\d\d))?(?:\.\d+)?(?:Z|[+-]\d\d:?\d\d)")
+_COMPACT = re.compile(r"(?<!\d)(?P<y>(?:19|20)\d\d)(?P<m>0[1-9]|1[0-2])(?P<d>0[1-9]|[12]\d|3[01])(?!\d)")
+_MONTH_ONLY = re.compile(r"(?<!\d)(?P<y>(?:19|20)\d\d)\s*[-/.年]\s*(?P<m>1[0-2]|0?[1-9])(?!\d)\s*月?(?![\d日])")
+_PARTIAL = re.compile(
+    r"(?<![\d年/.-])(?P<m>1[0-2]|0?[1-9])\s*(?:月|-|/)\s*(?P<d>3[01]|[12]\d|0?[1-9])(?!\d)\s*日?" + _TIME
+)
+_CN_DATE = re.compile(
+    rf"(?P<y>[{_CN_NUM}]{{4}})年(?P<m>[{_CN_NUM}]{{1,2}})月(?P<d>[{_CN_NUM}]{{1,3}})日"
+)
+_RELATIVE = re.compile(r"(?P<n>\d+)\s*(?P<unit>分钟|小時|小时|天|日)前|(?P<word>刚刚|剛剛|今天|昨天|前天)")
+_URL_DATES = [
+    re.compile(r"/t(?P<y>20\d\d)(?P<m>\d\d)(?P<d>\d\d)_"),
+    re.compile(r"/art/(?P<y>20\d\d)/(?P<m>\d{1,2})/(?P<d>\d{1,2})/"),
+    re.compile(r"/(?P<y>20\d\d)[-/]?(?P<m>\d\d)[-/](?P<d>\d\d)/"),
+    re.compile(r"/(?P<y>20\d\d)(?P<m>\d\d)(?P<d>\d\d)/"),
+    re.compile(r"/(?P<y>20\d\d)/(?P<m>\d\d)(?P<d>\d\d)/"),
+]
+
+
+@dataclass(frozen=True)
+class PublishTime:
+    value: datetime  # timezone-aware
+    precision: str  # second | minute | day | month
+
+    def isoformat(self) -> str:
+        """ISO 8601 at the precision the page gave: a date alone when there is no time."""
+        if self.precision == "month":
+            return self.value.strftime("%Y-%m")
+        if self.precision == "day":
+            return self.value.date().isoformat()
+        timespec = "seconds" if self.precision == "second" else "minutes"
+        return self.value.isoformat(timespec=timespec)
+
+
+def _cn_number(text: str) -> int:
+    if "十" not in text:
+        return int("".join(str(_CN_DIGITS[c]) for c in text))
+    tens, _, ones = text.partition("十")
+    return (_CN_DIGITS[tens] if tens else 1) * 10 + (_CN_DIGITS[ones] if ones else 0)
+
+
+def _build(y: int, m: int, d: int, match: re.Match | None, tz: tzinfo) -> PublishTime | None:
+    hour = minute = second = 0
+    precision = "day"
+    if match is not None and match.groupdict().get("H") is not None:
+        hour, minute = int(match["H"]), int(match["M"])
+        precision = "minute"
+        if match["S"] is not None:
+            second, precision = int(match["S"]), "second"
+    try:
+        return PublishTime(datetime(y, m, d, hour, minute, second, tzinfo=tz), precision)
+    except ValueError:
+        return None
+
+
+def parse_publish_time(text: str, reference: datetime | None = None, tz: tzinfo = CHINA) -> PublishTime | None:
+    """The first publish time written in `text`, or None.
+
+    A year-less date takes the year that puts it at or before `reference` (the fetch time);
+    relative forms (昨天, 3小时前) count back from `reference`.
+    """
+    if not text:
+        return None
+    text = text.replace("\u3000", " ").replace("\xa0", " ")
+    if m := _ISO.search(text):
+        try:
+            value = datetime.fromisoformat(m.group(0).replace("Z", "+00:00")).astimezone(tz)
+            return PublishTime(value, "second" if m["S"] else "minute")
+        except ValueError:
+            pass
+    if m := _ABSOLUTE.search(text):
+        return _build(int(m["y"]), int(m["m"]), int(m["d"]), m, tz)
+    if m := _CN_DATE.search(text):
+        try:
+            return _build(_cn_number(m["y"]), _cn_number(m["m"]), _cn_number(m["d"]), None, tz)
+        except (KeyError, ValueError):
+            pass
+    if m := _COMPACT.search(text):
+        return _build(int(m["y"]), int(m["m"]), int(m["d"]), None, tz)
+    if m := _MONTH_ONLY.search(text):
+        return PublishTime(datetime(int(m["y"]), int(m["m"]), 1, tzinfo=tz), "month")
+    ref = (reference or datetime.now(tz)).astimezone(tz)
+    if m := _PARTIAL.search(text):
+        found = _build(ref.year, int(m["m"]), int(m["d"]), m, tz)
+        if found and found.value.date() > ref.date():
+            found = _build(ref.year - 1, int(m["m"]), int(m["d"]), m, tz)
+        return found
+    if m := _RELATIVE.search(text):
+        if m["word"]:
+            days = {"刚刚": 0, "剛剛": 0, "今天": 0, "昨天": 1, "前天": 2}[m["word"]]
+            if m["word"] in ("刚刚", "剛剛"):
+                return PublishTime(ref.replace(second=0, microsecond=0), "minute")
+            day = (ref - timedelta(days=days)).replace(hour=0, minute=0, second=0, microsecond=0)
+            return PublishTime(day, "day")
+        n = int(m["n"])
+        if m["unit"] == "分钟":
+            return PublishTime((ref - timedelta(minutes=n)).replace(second=0, microsecond=0), "minute")
+        if m["unit"] in ("小时", "小時"):
+            return PublishTime((ref - timedelta(hours=n)).replace(second=0, microsecond=0), "minute")
+        day = (ref - timedelta(days=n)).replace(hour=0, minute=0, second=0, microsecond=0)
+        return PublishTime(day, "day")
+    return None
+
+
+def publish_time_from_url(url: str, tz: tzinfo = CHINA) -> PublishTime | None:
+    """Dates that CMSs write into article URLs: TRS t20201202_, Hanweb /art/2020/12/2/, /20201202/."""
+    for pattern in _URL_DATES:
+        if m := pattern.search(url):
+            found = _build(int(m["y"]), int(m["m"]), int(m["d"]), None, tz)
+            if found:
+                return found
+    return None

@@ -1,0 +1,112 @@
+"""Bytes -> text by the encoding policy in DESIGN.md.
+
+Scrapy trusts a page's declared charset even when it is wrong, so every body is decoded
+again here: BOM; each declared label (site override, HTTP header, <meta>), widened, accepted
+only if it decodes the WHOLE body strictly; strict UTF-8; chardet, widened, strict; last
+resort gb18030 with replacement characters and a warning. The step that chose is recorded.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+from dataclasses import dataclass, field
+
+import chardet
+
+# gb2312 pages routinely carry GBK-only characters (镕 堃 喆 珺), and GBK is a subset of gb18030.
+_WIDER = {
+    "gb2312": ["gb18030"],
+    "gbk": ["gb18030"],
+    "cp936": ["gb18030"],
+    "x-gbk": ["gb18030"],
+    "gb_2312-80": ["gb18030"],
+    "hz-gb-2312": ["gb18030"],
+    "gb18030": ["gb18030"],
+    "big5": ["cp950", "big5hkscs"],
+    "big5-hkscs": ["big5hkscs"],
+    "cp950": ["cp950", "big5hkscs"],
+    "ascii": ["utf-8"],
+    "us-ascii": ["utf-8"],
+    "iso-8859-1": ["cp1252"],
+    "latin-1": ["cp1252"],
+}
+_BOMS = [(codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16")]
+_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.I)
+_HEADER_CHARSET = re.compile(r"charset\s*=\s*[\"']?([A-Za-z0-9_.:-]+)", re.I)
+
+
+@dataclass
+class Decoded:
+    text: str
+    encoding: str
+    step: str  # bom | override | http-header | meta | utf-8 | chardet | fallback
+    declared: dict[str, str] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+
+def widen(label: str) -> list[str]:
+    """The codecs to try for a declared label, widest first ([] when Python does not know it)."""
+    label = label.strip().lower()
+    if label in _WIDER:
+        return _WIDER[label]
+    try:
+        return [codecs.lookup(label).name]
+    except LookupError:
+        return []
+
+
+def declared_encodings(body: bytes, content_type: str | None) -> dict[str, str]:
+    found = {}
+    if content_type and (m := _HEADER_CHARSET.search(content_type)):
+        found["http-header"] = m.group(1)
+    if m := _META_CHARSET.search(body[:8192]):
+        found["meta"] = m.group(1).decode("ascii", "replace")
+    return found
+
+
+def _strict(body: bytes, codec: str) -> str | None:
+    try:
+        return body.decode(codec)
+    except (UnicodeDecodeError, LookupError):
+        return None
+
+
+def decode_body(body: bytes, content_type: str | None = None, override: str | None = None) -> Decoded:
+    declared = declared_encodings(body, content_type)
+    warnings: list[str] = []
+
+    for bom, codec in _BOMS:
+        if body.startswith(bom) and (text := _strict(body, codec)) is not None:
+            return Decoded(text, codec.replace("-sig", ""), "bom", declared)
+
+    # Valid UTF-8 with non-ASCII bytes is practically never GBK by accident, while a
+    # strict gb18030 decode of UTF-8 bytes often "succeeds": pages that declare gb2312
+    # but are UTF-8 exist, so UTF-8 evidence outranks a GB label.
+    utf8 = _strict(body, "utf-8") if not body.isascii() else None
+
+    labels = ([("override", override)] if override else []) + list(declared.items())
+    for step, label in labels:
+        codecs_to_try = widen(label)
+        if not codecs_to_try:
+            warnings.append(f"{step} declares unknown encoding {label!r}")
+        for codec in codecs_to_try:
+            if utf8 is not None and codec != "utf-8" and step != "override":
+                warnings.append(f"{step} declares {label} but the bytes are valid UTF-8")
+                break
+            if (text := _strict(body, codec)) is not None:
+                return Decoded(text, codec, step, declared, warnings)
+        else:
+            if codecs_to_try:
+                warnings.append(f"{step} declares {label} but the body does not decode as {codecs_to_try[-1]}")
+
+    if (text := _strict(body, "utf-8")) is not None:
+        return Decoded(text, "utf-8", "utf-8", declared, warnings)
+
+    guess = chardet.detect(body).get("encoding")
+    for codec in widen(guess) if guess else []:
+        if (text := _strict(body, codec)) is not None:
+            return Decoded(text, codec, "chardet", declared, warnings)
+
+    warnings.append("no encoding decodes the body cleanly: decoded as gb18030 with replacement characters")
+    return Decoded(body.decode("gb18030", errors="replace"), "gb18030", "fallback", declared, warnings)

@@ -1,0 +1,597 @@
+"""Sample municipal sites served on 127.0.0.1, one port per site, built after the real CMS
+families in ../shared/CMS-PATTERNS.md:
+
+- ``binhe-gov``      a city portal in TRS WCM style: GBK bytes declared as gb2312, government
+                     meta tags, createPageHTML() list paging, div.TRS_Editor, P0….pdf attachments;
+- ``changning-gov``  a district portal in Hanweb jcms style: UTF-8, /col/colN/index.html lists
+                     held in a <script type="text/xml"> datastore paged via dataproxy.jsp, #zoom;
+- ``binhe-news``     a local news site: GBK, Baidu-news spans, hotlines, credit and 原标题 lines,
+                     share widgets, flattened pinyin ruby, a Traditional-script reprint.
+
+Used by `muniarchive demo`, the tests and the benchmarks. The sites can publish new
+articles between two crawls, fail with 500s, or go down, and they log every request.
+"""
+
+from __future__ import annotations
+
+import html
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, quote, urlsplit
+
+from crawler.samplesites.content import CITY, DISTRICT, NEWS, SampleArticle
+
+ROBOTS = b"User-agent: *\nDisallow: /search/\nDisallow: /private/\n"
+
+
+@dataclass
+class Page:
+    status: int
+    content_type: str
+    body: bytes
+
+
+def not_found() -> Page:
+    return Page(404, "text/html; charset=utf-8", b"<html><body><h1>404 Not Found</h1></body></html>")
+
+
+def make_pdf(text: str) -> bytes:
+    """A small valid one-page PDF whose content stream shows `text` (ASCII)."""
+    safe = text.encode("ascii", "replace").decode().replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
+    stream = f"BT /F1 12 Tf 72 720 Td ({safe}) Tj ET".encode()
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
+        b"/Resources << /Font << /F1 5 0 R >> >> >>",
+        b"<< /Length " + str(len(stream)).encode() + b" >>\nstream\n" + stream + b"\nendstream",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
+    offsets = []
+    for number, obj in enumerate(objects, 1):
+        offsets.append(len(out))
+        out += f"{number} 0 obj\n".encode() + obj + b"\nendobj\n"
+    xref = len(out)
+    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
+    out += b"".join(f"{o:010d} 00000 n \n".encode() for o in offsets)
+    out += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
+    return bytes(out)
+
+
+def _dt(article: SampleArticle) -> datetime:
+    return datetime.fromisoformat(article.published)
+
+
+class SampleSite:
+    """One site: its articles, which are live, and how its CMS renders them."""
+
+    key = ""
+    name = ""
+    region = ""
+    per_page = 5
+    columns: dict[str, str] = {}
+
+    def __init__(self, articles: list[SampleArticle]):
+        self.articles = list(articles)
+        self.released: set[int] = set()
+        self.fault: str | None = None  # None | "500" | "stall"
+
+    def live(self, column: str | None = None) -> list[SampleArticle]:
+        """Published articles, newest first (the order of the site's list pages)."""
+        items = [a for a in self.articles if (not a.pending or a.article_id in self.released)
+                 and (column is None or a.column == column)]
+        return sorted(items, key=_dt, reverse=True)
+
+    def pages_of(self, column: str) -> list[list[SampleArticle]]:
+        items = self.live(column)
+        return [items[i:i + self.per_page] for i in range(0, len(items), self.per_page)] or [[]]
+
+    def route(self, path: str, query: dict[str, list[str]]) -> Page:
+        raise NotImplementedError
+
+    def article_path(self, article: SampleArticle) -> str:
+        raise NotImplementedError
+
+    def attachment_paths(self, article: SampleArticle) -> list[str]:
+        raise NotImplementedError
+
+    def config_entry(self, base_url: str) -> dict:
+        raise NotImplementedError
+
+    def expected(self, base_url: str) -> list[dict]:
+        """What a correct crawl archives from this site right now."""
+        out = []
+        for a in self.live():
+            out.append({
+                "site": self.key, "url": base_url + self.article_path(a), "title": a.title,
+                "publish_time": a.published, "source": a.source, "reporters": list(a.reporters),
+                "editors": list(a.editors), "original_title": a.original_title, "body": a.body,
+                "attachments": [base_url + p for p in self.attachment_paths(a)],
+            })
+        return out
+
+
+# ---------------------------------------------------------------------------- TRS WCM
+
+TRS_PAGER_JS = """function createPageHTML(_nPageCount, _nCurrIndex, _sPageName, _sPageExt){
+  if(_nPageCount == null || _nPageCount<=1){ return; }
+  var nCurrIndex = _nCurrIndex || 0;
+  if(nCurrIndex == 0) document.write("<span>首页</span>&nbsp;");
+  else document.write("<a href=\\""+_sPageName+"."+_sPageExt+"\\">首页</a>&nbsp;");
+  for(var i=1; i<_nPageCount; i++){
+    if(nCurrIndex == i) document.write("<span>"+(i+1)+"</span>&nbsp;");
+    else document.write("<a href=\\""+_sPageName+"_" + i + "."+_sPageExt+"\\">"+(i+1)+"</a>&nbsp;");
+  }
+}"""
+
+
+class TrsSite(SampleSite):
+    key = "binhe-gov"
+    name = "滨河市人民政府"
+    region = "山东省滨河市"
+    columns = {"zwdt": "工作动态", "ghjh": "规划计划"}
+    site_code = "3799000001"
+
+    def article_path(self, a: SampleArticle) -> str:
+        d = _dt(a)
+        return f"/{a.column}/{d:%Y%m}/t{d:%Y%m%d}_{a.article_id}.html"
+
+    def attachment_paths(self, a: SampleArticle) -> list[str]:
+        folder = self.article_path(a).rsplit("/", 1)[0]
+        return [f"{folder}/{name}" for name, _ in a.attachments]
+
+    def _head(self, title: str, column: str, extra: str = "") -> str:
+        return f"""<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Transitional//EN" "http://www.w3.org/TR/xhtml1/DTD/xhtml1-transitional.dtd">
+<html xmlns="http://www.w3.org/1999/xhtml"><head>
+<meta http-equiv="Content-Type" content="text/html; charset=gb2312" />
+<title>{html.escape(title)}_{self.name}</title>
+<meta name="SiteName" content="{self.name}">
+<meta name="SiteDomain" content="www.binhe.gov.cn">
+<meta name="SiteIDCode" content="">
+<meta name="ColumnName" content="{self.columns[column]}">
+<meta name="ColumnType" content="{self.columns[column]}">
+{extra}
+<meta name="SiteName" content="{self.name}">
+<link rel="stylesheet" href="/images/style.css" />
+</head><body>
+<div class="top"><div class="logo">{self.name}</div>
+<ul class="nav"><li><a href="/">首页</a></li><li><a href="/zwdt/index.html">工作动态</a></li>
+<li><a href="/ghjh/index.html">规划计划</a></li><li><a href="/search/index.html">站内搜索</a></li></ul></div>
+<div class="location">当前位置：<a href="/">首页</a> &gt; <a href="/{column}/index.html">{self.columns[column]}</a></div>
+"""
+
+    def _foot(self) -> str:
+        return f"""<div class="footer"><p>主办单位：{self.name}办公室　承办：滨河市大数据中心</p>
+<p>网站标识码：{self.site_code}　鲁ICP备05012345号　鲁公网安备 37990202000123号</p></div>
+<script id="_jiucuo_" sitecode="{self.site_code}" src="/images/jiucuo.js"></script>
+</body></html>"""
+
+    def list_page(self, column: str, index: int) -> Page:
+        pages = self.pages_of(column)
+        if index >= len(pages):
+            return not_found()
+        items = "\n".join(
+            f'<li><a href="./{self.article_path(a).split("/", 2)[2]}" target="_blank" title="{html.escape(a.title)}">'
+            f'{html.escape(a.title)}</a><span>{a.published[:10]}</span></li>'
+            for a in pages[index]
+        )
+        text = (self._head(self.columns[column], column)
+                + f"""<div class="list"><ul>
+{items}
+</ul>
+<div class="page"><script type="text/javascript">{TRS_PAGER_JS}</script>
+<script type="text/javascript">createPageHTML({len(pages)}, {index}, "index", "html");</script></div></div>
+""" + self._foot())
+        return Page(200, "text/html", text.encode("gbk"))
+
+    def article_page(self, a: SampleArticle) -> Page:
+        author = "、".join(a.reporters)
+        meta = f"""<meta name="ArticleTitle" content="{html.escape(a.title)}">
+<meta name="PubDate" content="{a.published}">
+<meta name="ContentSource" content="{a.source}">
+<meta name="Keywords" content="">
+<meta name="Author" content="{author}">
+<meta name="Description" content="">
+<meta name="Url" content="{self.article_path(a)}">"""
+        paragraphs = "\n".join(f'<p style="text-indent: 2em;">{html.escape(p)}</p>' for p in a.paragraphs)
+        links = "".join(
+            f'<p><a href="./{name}" appendix="true" OLDSRC="/protect/{name}">{html.escape(text)}</a></p>'
+            for name, text in a.attachments
+        )
+        attachments = f'<div class="fujian"><p>相关附件：</p>{links}</div>' if links else ""
+        text = (self._head(a.title, a.column, meta) + f"""<div class="article">
+<h1 class="title">{html.escape(a.title)}</h1>
+<div class="info">发布时间：{a.published}　来源：{a.source}　【字体：<a href="#">大</a> <a href="#">中</a> <a href="#">小</a>】</div>
+<div class="TRS_Editor"><style type="text/css">.TRS_Editor P{{margin-top:5px;margin-bottom:5px;line-height:1.8;font-family:宋体;font-size:12pt;}}</style>
+<div class="Custom_UnionStyle">
+{paragraphs}
+</div></div>
+{attachments}
+<div class="tools">【<a href="javascript:window.print()">打印本页</a>】【<a href="javascript:window.close()">关闭窗口</a>】</div>
+<div class="share">分享到：<a href="#">微信</a> <a href="#">微博</a></div>
+<div class="erweima">扫一扫在手机打开当前页</div>
+</div>
+""" + self._foot())
+        return Page(200, "text/html", text.encode("gbk"))
+
+    def route(self, path: str, query) -> Page:
+        if path in ("/", "/index.html"):
+            links = "".join(f'<li><a href="/{c}/index.html">{n}</a></li>' for c, n in self.columns.items())
+            return Page(200, "text/html", (f"<html><head><meta charset='gb2312'><title>{self.name}</title></head>"
+                                           f"<body><ul>{links}</ul></body></html>").encode("gbk"))
+        parts = path.strip("/").split("/")
+        if parts[0] not in self.columns:
+            return not_found()
+        column = parts[0]
+        if len(parts) == 2 and parts[1].startswith("index"):
+            stem = parts[1].removesuffix(".html")
+            if stem == "index":
+                return self.list_page(column, 0)
+            if stem.startswith("index_") and stem[6:].isdigit():
+                return self.list_page(column, int(stem[6:]))
+            return not_found()
+        for a in self.live(column):
+            if self.article_path(a) == path:
+                return self.article_page(a)
+            for (name, _), attachment in zip(a.attachments, self.attachment_paths(a), strict=True):
+                if attachment == path:
+                    return Page(200, "application/pdf", make_pdf(f"{self.key} {name}"))
+        return not_found()
+
+    def config_entry(self, base_url: str) -> dict:
+        return {
+            "key": self.key, "name": self.name, "region": self.region,
+            "start_urls": [f"{base_url}/{c}/index.html" for c in self.columns],
+            "pagination": {"kind": "trs"},
+            "article_pattern": r"/\d{6}/t\d{8}_\d+\.s?html$",
+            "attachment_pattern": r"/P0\d+\.(?:pdf|docx?|xlsx?|wps)$",
+        }
+
+
+# ---------------------------------------------------------------------------- Hanweb jcms
+
+class HanwebSite(SampleSite):
+    key = "changning-gov"
+    name = "滨河市长宁区人民政府"
+    region = "山东省滨河市长宁区"
+    per_page = 4
+    columns = {"1201": "长宁要闻"}
+    web_id, unit_id = 12, 5501
+
+    def article_path(self, a: SampleArticle) -> str:
+        d = _dt(a)
+        return f"/art/{d.year}/{d.month}/{d.day}/art_{a.column}_{a.article_id}.html"
+
+    def attachment_paths(self, a: SampleArticle) -> list[str]:
+        return [f"/module/download/downfile.jsp?classid=0&filename={name}&showname={quote(text)}"
+                for name, text in a.attachments]
+
+    def _proxy(self, column: str, page: int) -> str:
+        return (f"/module/web/jpage/dataproxy.jsp?page={page}&appid=1&webid={self.web_id}&path=/"
+                f"&columnid={column}&unitid={self.unit_id}&webname={quote(self.name)}&permissiontype=0")
+
+    def datastore(self, column: str, page: int) -> str | None:
+        pages = self.pages_of(column)
+        if not 1 <= page <= len(pages):
+            return None
+        records = "\n".join(
+            f'<record><![CDATA[<li><a href="{self.article_path(a)}" title="{html.escape(a.title)}" target="_blank">'
+            f'{html.escape(a.title)}</a><i>{a.published[:10]}</i></li>]]></record>'
+            for a in pages[page - 1]
+        )
+        total = len(self.live(column))
+        return (f"<datastore><totalrecord>{total}</totalrecord><totalpage>{len(pages)}</totalpage>"
+                f"<nextgroup><![CDATA[<a href=\"{self._proxy(column, page + 1)}\"></a>]]></nextgroup>"
+                f"<recordset>\n{records}\n</recordset></datastore>")
+
+    def column_page(self, column: str) -> Page:
+        text = f"""<!DOCTYPE html><html><head><meta charset="utf-8">
+<title>{self.columns[column]} {self.name}</title>
+<meta name="SiteName" content="{self.name}"><meta name="SiteDomain" content="www.changning.gov.cn">
+<meta name="SiteIDCode" content="3799020001"><meta name="ColumnName" content="{self.columns[column]}">
+<meta name="ColumnType" content="工作动态">
+<script language="javascript" src="/module/jslib/jquery/jquery.js"></script>
+<script language="javascript" src="/module/web/jpage/jpage.js"></script>
+</head><body>
+<div class="header"><a href="/">首页</a> <a href="/col/col1201/index.html">长宁要闻</a></div>
+<div class="list-box"><div id="{self.unit_id}"><script type="text/xml">{self.datastore(column, 1)}</script>
+<script language="javascript">var pageSize = {self.per_page}; jpage_init('{self.unit_id}', pageSize);</script></div></div>
+<div class="footer">Produced By 大汉网络 大汉版通发布系统　网站标识码：3799020001</div>
+</body></html>"""
+        return Page(200, "text/html; charset=UTF-8", text.encode("utf-8"))
+
+    def article_page(self, a: SampleArticle) -> Page:
+        d = _dt(a)
+        paragraphs = "\n".join(f"<p>{html.escape(p)}</p>" for p in a.paragraphs)
+        links = "".join(f'<p><a href="{p}">{html.escape(t)}</a></p>'
+                        for p, (_, t) in zip(self.attachment_paths(a), a.attachments, strict=True))
+        text = f"""<!DOCTYPE html><html><head><meta charset="utf-8">
+<title>{html.escape(a.title)} {self.name}</title>
+<meta name="SiteName" content="{self.name}"><meta name="SiteDomain" content="www.changning.gov.cn">
+<meta name="SiteIDCode" content="3799020001"><meta name="ColumnName" content="{self.columns[a.column]}">
+<meta name="ArticleTitle" content="{html.escape(a.title)}">
+<meta name="PubDate" content="{a.published}"><meta name="ContentSource" content="">
+<meta name="Keywords" content=""><meta name="Author" content="">
+<meta name="Maketime" content="{d:%Y-%m-%d %H:%M:%S}"><meta name="i_columnid" content="{a.column}">
+<meta name="i_articleid" content="{a.article_id}">
+</head><body>
+<div class="header"><a href="/">首页</a> &gt; <a href="/col/col{a.column}/index.html">{self.columns[a.column]}</a></div>
+<div class="main">
+<div class="title">{html.escape(a.title)}</div>
+<div class="infos"><span>发布日期：{a.published[:10]}</span> <span>信息来源：{a.source}</span>
+<span>浏览次数：<script language="javascript" src="/module/visitcount/articlehits.jsp?colid={a.column}&artid={a.article_id}"></script></span>
+<span>字号：[ <a href="#">大</a> <a href="#">中</a> <a href="#">小</a> ]</span></div>
+<div id="zoom">
+<meta name="ContentStart"><!--<$[信息内容]>begin-->
+{paragraphs}
+<!--<$[信息内容]>end--><meta name="ContentEnd">
+</div>
+{links}
+<div class="btns"><a href="javascript:window.print()">打印本页</a> <a href="javascript:window.close()">关闭窗口</a></div>
+</div>
+<div class="footer">Produced By 大汉网络 大汉版通发布系统　网站标识码：3799020001　鲁ICP备05054321号</div>
+</body></html>"""
+        return Page(200, "text/html; charset=UTF-8", text.encode("utf-8"))
+
+    def route(self, path: str, query) -> Page:
+        if path in ("/", "/index.html"):
+            return Page(200, "text/html; charset=UTF-8",
+                        '<html><body><a href="/col/col1201/index.html">长宁要闻</a></body></html>'.encode())
+        for column in self.columns:
+            if path == f"/col/col{column}/index.html":
+                return self.column_page(column)
+        if path == "/module/web/jpage/dataproxy.jsp":
+            column = query.get("columnid", [""])[0]
+            page = query.get("page", ["1"])[0]
+            xml = self.datastore(column, int(page)) if column in self.columns and page.isdigit() else None
+            if xml is None:
+                return not_found()
+            return Page(200, "text/xml; charset=UTF-8", ('<?xml version="1.0" encoding="UTF-8"?>\n' + xml).encode())
+        if path == "/module/download/downfile.jsp":
+            name = query.get("filename", [""])[0]
+            for a in self.live():
+                if any(name == n for n, _ in a.attachments):
+                    return Page(200, "application/pdf", make_pdf(f"{self.key} {name}"))
+            return not_found()
+        for a in self.live():
+            if self.article_path(a) == path:
+                return self.article_page(a)
+        return not_found()
+
+    def config_entry(self, base_url: str) -> dict:
+        return {
+            "key": self.key, "name": self.name, "region": self.region,
+            "start_urls": [f"{base_url}/col/col{c}/index.html" for c in self.columns],
+            "pagination": {"kind": "hanweb"},
+            "article_pattern": r"/art/\d{4}/\d{1,2}/\d{1,2}/art_\d+_\d+\.html$",
+            "attachment_pattern": r"/module/download/downfile\.jsp\?|/attach/\d+/\w+\.\w+$",
+        }
+
+
+# ---------------------------------------------------------------------------- local news
+
+class NewsSite(SampleSite):
+    key = "binhe-news"
+    name = "滨河新闻网"
+    region = "山东省滨河市"
+    columns = {"local": "本地新闻", "city": "城事"}
+    page_sizes = {"local": 5, "city": 3}
+
+    def pages_of(self, column: str) -> list[list[SampleArticle]]:
+        items, size = self.live(column), self.page_sizes[column]
+        return [items[i:i + size] for i in range(0, len(items), size)] or [[]]
+
+    def article_path(self, a: SampleArticle) -> str:
+        d = _dt(a)
+        return f"/system/{d:%Y/%m/%d}/{a.article_id}.shtml"
+
+    def attachment_paths(self, a: SampleArticle) -> list[str]:
+        return []
+
+    def list_path(self, column: str, index: int) -> str:
+        if column == "local":  # paged by a 下一页 link: list_1.shtml, list_2.shtml ...
+            return f"/{column}/list_{index + 1}.shtml"
+        return f"/{column}/index.html" if index == 0 else f"/{column}/index_{index}.html"
+
+    def list_page(self, column: str, index: int) -> Page:
+        pages = self.pages_of(column)
+        if index >= len(pages):
+            return not_found()
+        items = "\n".join(f'<li><a href="{self.article_path(a)}">{html.escape(a.title)}</a>'
+                          f'<span class="time">{a.published[5:16]}</span></li>' for a in pages[index])
+        pager = ""
+        if index > 0:
+            pager += f'<a href="{self.list_path(column, index - 1)}">上一页</a> '
+        if column == "local" and index + 1 < len(pages):
+            pager += f'<a href="{self.list_path(column, index + 1)}">下一页</a>'
+        text = f"""<html><head><meta http-equiv="Content-Type" content="text/html; charset=gb2312">
+<title>{self.columns[column]}_{self.name}</title></head><body>
+<div id="top"><a href="/">{self.name}</a> | <a href="/local/list_1.shtml">本地新闻</a> | <a href="/city/index.html">城事</a></div>
+<ul class="news-list">
+{items}
+</ul>
+<div class="pager">{pager}</div>
+<div id="footer">新闻热线：0536-8123456　广告热线：0536-8123457　滨河新闻网版权所有</div>
+</body></html>"""
+        return Page(200, "text/html; charset=GBK", text.encode("gbk"))
+
+    def article_page(self, a: SampleArticle) -> Page:
+        t = a.traditional
+        paragraphs = []
+        for p in a.paragraphs:
+            for word, pinyin in a.ruby:
+                p = p.replace(word, f"{word}({pinyin})", 1)
+            paragraphs.append(f"<p>{html.escape(p)}</p>")
+        if a.original_title:
+            paragraphs.insert(0, f"<p>{'原標題' if t else '原标题'}：{html.escape(a.original_title)}</p>")
+        editors = "、".join(a.editors)
+        if editors:
+            paragraphs.append(f"<p>（{'責任編輯' if t else '责任编辑'}：{editors}）</p>")
+        if t:
+            paragraphs.append(f"<p>本文轉自{html.escape(a.source)}，轉載請註明出處。</p>")
+        paragraphs.append("<p>滨河新闻网新闻热线：0536-8123456　广告热线：0536-8123457</p>")
+        author = f'<span id="author_baidu">作者：{"、".join(a.reporters)}</span>' if a.reporters else ""
+        editor = f'<span id="editor_baidu">{"編輯" if t else "编辑"}：{editors}</span>' if editors else ""
+        body = "\n".join(paragraphs)
+        text = f"""<!DOCTYPE html>
+<html><head><meta http-equiv="Content-Type" content="text/html; charset=gb2312">
+<title>{html.escape(a.title)}_{self.name}</title>
+<meta name="keywords" content="{self.name},{self.columns[a.column]}">
+<meta name="description" content="{html.escape(a.paragraphs[0][:60])}">
+</head><body>
+<div id="top"><a href="/">{self.name}</a> | <a href="/local/list_1.shtml">本地新闻</a> | <a href="/city/index.html">城事</a></div>
+<div class="main">
+<h1 id="artibodytitle">{html.escape(a.title)}</h1>
+<div class="info"><span id="pubtime_baidu">{a.published}</span>
+<span id="source_baidu">{"來源" if t else "来源"}：<a href="/" target="_blank">{html.escape(a.source)}</a></span>
+{author} {editor}</div>
+<div class="share">{"分享至" if t else "分享到"}：<a href="#">微信</a> <a href="#">微博</a> <a href="#">QQ空间</a></div>
+<div id="artibody">
+{body}
+</div>
+<div class="tips"><p>【读者须知】本网所有稿件，未经授权不得转载。</p></div>
+<div class="related"><h3>相关新闻</h3><ul><li><a href="/local/list_1.shtml">更多本地新闻</a></li></ul></div>
+</div>
+<div id="footer"><p>新闻热线：0536-8123456　广告热线：0536-8123457</p><p>滨河新闻网版权所有　鲁ICP备09012345号</p></div>
+</body></html>"""
+        if t:  # this template declares gb2312 but the server sends UTF-8 bytes
+            return Page(200, "text/html", text.encode("utf-8"))
+        return Page(200, "text/html; charset=GBK", text.encode("gbk"))
+
+    def route(self, path: str, query) -> Page:
+        if path in ("/", "/index.html"):
+            return self.list_page("local", 0)
+        for column in self.columns:
+            for index in range(len(self.pages_of(column))):
+                if path == self.list_path(column, index):
+                    return self.list_page(column, index)
+        for a in self.live():
+            if self.article_path(a) == path:
+                return self.article_page(a)
+        return not_found()
+
+    def config_entry(self, base_url: str) -> dict:
+        return {
+            "key": self.key, "name": self.name, "region": self.region,
+            "start_urls": [
+                f"{base_url}/local/list_1.shtml",
+                {"url": f"{base_url}/city/index.html",
+                 "pagination": {"kind": "static", "template": "index_{n}.html", "first": 1}},
+            ],
+            "pagination": {"kind": "next_link"},
+            "article_pattern": r"/system/\d{4}/\d{2}/\d{2}/\d+\.shtml$",
+        }
+
+
+# ---------------------------------------------------------------------------- the server
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    site: SampleSite
+    owner: SampleSites
+
+    def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+        split = urlsplit(self.path)
+        self.owner._log(self.site.key, self.path)
+        fault = self.site.fault
+        if fault == "stall":
+            time.sleep(self.owner.stall_seconds)
+        if fault == "500":
+            page = Page(500, "text/html", b"<html><body>500 Internal Server Error</body></html>")
+        elif split.path == "/robots.txt":
+            page = Page(200, "text/plain", ROBOTS)
+        else:
+            try:
+                page = self.site.route(split.path, parse_qs(split.query))
+            except Exception as exc:  # a bug in a sample page should show, not hang the crawl
+                page = Page(500, "text/plain", f"sample site error: {exc!r}".encode())
+        self.send_response(page.status)
+        self.send_header("Content-Type", page.content_type)
+        self.send_header("Content-Length", str(len(page.body)))
+        self.send_header("Server", "TRS WCM" if isinstance(self.site, TrsSite) else "nginx")
+        self.end_headers()
+        self.wfile.write(page.body)
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+class SampleSites:
+    """The sample sites, each on its own 127.0.0.1 port. Use as a context manager."""
+
+    def __init__(self, sites: list[SampleSite] | None = None, host: str = "127.0.0.1"):
+        self.sites = {s.key: s for s in (sites or [TrsSite(CITY), HanwebSite(DISTRICT), NewsSite(NEWS)])}
+        self.host = host
+        self.servers: dict[str, ThreadingHTTPServer] = {}
+        self.ports: dict[str, int] = {}
+        self.requests: list[tuple[str, str]] = []
+        self.stall_seconds = 60.0
+        self._lock = threading.Lock()
+
+    def __enter__(self) -> SampleSites:
+        self.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        for key in self.sites:
+            self.bring_up(key)
+
+    def stop(self) -> None:
+        for key in list(self.servers):
+            self.take_down(key)
+
+    def bring_up(self, key: str) -> None:
+        """Serve the site (again, on the port it had, so URLs stay valid)."""
+        handler = type("Handler", (_Handler,), {"site": self.sites[key], "owner": self})
+        server = ThreadingHTTPServer((self.host, self.ports.get(key, 0)), handler)
+        server.daemon_threads = True
+        self.ports[key] = server.server_address[1]
+        self.servers[key] = server
+        threading.Thread(target=server.serve_forever, name=f"sample-{key}", daemon=True).start()
+
+    def take_down(self, key: str) -> None:
+        """Stop serving: connections to the site's port are refused until bring_up()."""
+        server = self.servers.pop(key, None)
+        if server is not None:
+            server.shutdown()
+            server.server_close()
+
+    def base_url(self, key: str) -> str:
+        return f"http://{self.host}:{self.ports[key]}"
+
+    def _log(self, key: str, path: str) -> None:
+        with self._lock:
+            self.requests.append((key, path))
+
+    def take_requests(self) -> list[tuple[str, str]]:
+        """The requests received since the last call, as (site key, path)."""
+        with self._lock:
+            taken, self.requests = self.requests, []
+        return taken
+
+    def publish(self, count: int) -> list[SampleArticle]:
+        """Release the next `count` pending articles (oldest first, across sites)."""
+        pending = sorted(((a, s) for s in self.sites.values() for a in s.articles
+                          if a.pending and a.article_id not in s.released), key=lambda pair: _dt(pair[0]))
+        released = []
+        for article, site in pending[:count]:
+            site.released.add(article.article_id)
+            released.append(article)
+        return released
+
+    def config(self, database_url: str, **defaults) -> dict:
+        """A config.yaml document (as a dict) for crawling these sites."""
+        sites = [site.config_entry(self.base_url(key)) for key, site in self.sites.items()]
+        base = {"download_delay": 0, "concurrency_per_domain": 8, "retry_backoff": 0.2,
+                "download_timeout": 10, "autothrottle": False}
+        return {"archive": {"url": database_url}, "defaults": base | defaults, "sites": sites}
+
+    def expected(self) -> list[dict]:
+        return [row for key, site in self.sites.items() for row in site.expected(self.base_url(key))]

@@ -1,0 +1,149 @@
+"""The one generic spider: a site's config.yaml entry says where its lists are, how they
+page, and which links are articles and attachments.
+
+Incremental: list pages are walked newest-first, and paging stops at a page that holds no
+article the archive lacks, unless the site's previous run did not see everything it wanted
+(then every list page is walked again, so nothing a failed or killed run missed is lost).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+from datetime import UTC, datetime
+from urllib.parse import urlsplit
+
+import scrapy
+from scrapy.exceptions import IgnoreRequest
+from scrapy.spidermiddlewares.httperror import HttpError
+from twisted.python.failure import Failure
+
+from archive import Archive, ArticleData, CaptureData
+from crawler.clean.boilerplate import compile_rules
+from crawler.config import Config, Pagination, SiteConfig
+from crawler.extract import ExtractOptions, decode_body, extract_decoded, find_links
+from crawler.items import ArticleItem, AttachmentItem
+from crawler.listing import parse_list_page
+
+
+def capture_of(response: scrapy.http.Response) -> CaptureData:
+    headers = {k.decode("latin-1"): b", ".join(v).decode("latin-1") for k, v in response.headers.items()}
+    return CaptureData(url=response.url, http_status=response.status, headers=headers, body=response.body,
+                       fetched_at=datetime.now(UTC))
+
+
+class SiteSpider(scrapy.Spider):
+    name = "site"
+
+    def __init__(self, config: Config, site: SiteConfig, archive: Archive, site_id: int, run_id: int, **kwargs):
+        super().__init__(**kwargs)
+        self.config, self.site, self.archive = config, site, archive
+        self.site_id, self.run_id = site_id, run_id
+        self.article_re = re.compile(site.article_pattern)
+        self.attachment_re = re.compile(site.attachment_pattern)
+        self.origins = {urlsplit(u).netloc.lower() for u, _ in site.columns()}
+        self.allowed_domains = sorted({urlsplit(u).hostname for u, _ in site.columns()} | set(site.allowed_domains))
+        self.options = ExtractOptions(selectors=site.selectors.model_dump(), rules=compile_rules(
+            [rule.model_dump() for rule in site.boilerplate]), encoding=site.encoding)
+        previous = archive.previous_run(site_id, run_id)
+        self.deep = previous is None or not (previous.stats or {}).get("complete")
+        self.failures: list[dict] = []
+        self.run_status: str | None = None
+
+    # ------------------------------------------------------------------ requests
+
+    def allowed(self, url: str) -> bool:
+        """http(s) only, and within the site: the start URLs' origins or its allowed_domains."""
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https"):
+            return False
+        netloc, host = parts.netloc.lower(), (parts.hostname or "")
+        return netloc in self.origins or any(
+            host == d or host.endswith("." + d) for d in self.site.allowed_domains)
+
+    def list_request(self, url: str, start_url: str, pagination: Pagination, index: int) -> scrapy.Request:
+        return scrapy.Request(url, callback=self.parse_list, errback=self.list_failed, priority=10,
+                              cb_kwargs={"start_url": start_url, "pagination": pagination, "index": index})
+
+    async def start(self):
+        for url, pagination in self.site.columns():
+            yield self.list_request(url, url, pagination, 0)
+
+    # ------------------------------------------------------------------ callbacks
+
+    def parse_list(self, response, start_url: str, pagination: Pagination, index: int):
+        self.crawler.stats.inc_value("muniarchive/list_pages")
+        text = decode_body(response.body, response.headers.get("Content-Type", b"").decode("latin-1"),
+                           self.site.encoding).text
+        listing = parse_list_page(text, response.url, pagination, start_url, index)
+        articles = list(dict.fromkeys(u for u, _ in listing.links if self.article_re.search(u) and self.allowed(u)))
+        known = self.archive.known_urls(self.site_id, articles)
+        new = [u for u in articles if u not in known]
+        for rank, url in enumerate(new):
+            yield scrapy.Request(url, callback=self.parse_article, errback=self.article_failed, priority=-rank)
+        next_url = listing.next_url
+        if next_url and self.allowed(next_url) and (new or self.deep) and index + 1 < pagination.max_pages:
+            yield self.list_request(next_url, start_url, pagination, index + 1)
+
+    def parse_article(self, response):
+        content_type = response.headers.get("Content-Type", b"").decode("latin-1")
+        decoded = decode_body(response.body, content_type, self.site.encoding)
+        options = replace(self.options, fetched_at=datetime.now(UTC))
+        extracted = extract_decoded(decoded, response.url, options)
+        capture = capture_of(response)
+        capture.encoding, capture.encoding_step, capture.declared_encoding = (
+            decoded.encoding, decoded.step, decoded.declared)
+        pt = extracted.publish_time
+        yield ArticleItem(capture=capture, extraction_failed=extracted.body is None, article=ArticleData(
+            title=extracted.title, body=extracted.body, publish_time=pt.value if pt else None,
+            publish_time_precision=pt.precision if pt else None, publish_time_origin=extracted.publish_time_origin,
+            source=extracted.source, reporters=extracted.reporters, editors=extracted.editors,
+            original_title=extracted.original_title, quality=extracted.quality,
+        ))
+        links = dict(find_links(decoded.text, response.url))
+        attachments = [u for u in links if self.attachment_re.search(u) and self.allowed(u)]
+        known = self.archive.known_urls(self.site_id, attachments, kind="attachment")
+        for url in attachments:
+            if url not in known:
+                yield scrapy.Request(url, callback=self.parse_attachment, errback=self.attachment_failed,
+                                     meta={"article_url": response.url, "link_text": links[url]})
+
+    def parse_attachment(self, response):
+        yield AttachmentItem(url=response.url, article_url=response.meta["article_url"],
+                             link_text=response.meta["link_text"], capture=capture_of(response), status="fetched")
+
+    # ------------------------------------------------------------------ failures
+
+    def _failed(self, failure: Failure, kind: str) -> str:
+        request = failure.request
+        if failure.check(HttpError):
+            error = f"HTTP {failure.value.response.status}"
+        elif failure.check(IgnoreRequest):
+            error = str(failure.value) or "ignored (robots.txt or size limit)"
+        else:
+            error = f"{failure.type.__name__}: {failure.getErrorMessage()}"
+        self.failures.append({"url": request.url, "kind": kind, "error": f"{request.url}: {error}"})
+        self.logger.warning("%s failed: %s: %s", kind, request.url, error)
+        return error
+
+    def list_failed(self, failure: Failure):
+        index = failure.request.cb_kwargs.get("index", 0)
+        if index > 0 and failure.check(HttpError) and failure.value.response.status == 404:
+            return  # paged past the last list page: the end of the list, not an error
+        self._failed(failure, "list")
+        self.crawler.stats.inc_value("muniarchive/errors")
+        if index == 0:
+            self.crawler.stats.inc_value("muniarchive/list_failures")
+
+    def article_failed(self, failure: Failure):
+        self._failed(failure, "article")
+        self.crawler.stats.inc_value("muniarchive/errors")
+
+    def attachment_failed(self, failure: Failure):
+        error = self._failed(failure, "attachment")
+        self.crawler.stats.inc_value("muniarchive/errors")
+        request = failure.request
+        too_large = "maxsize" in error.lower() or "larger than" in error.lower()
+        yield AttachmentItem(url=request.url, article_url=request.meta.get("article_url"),
+                             link_text=request.meta.get("link_text"), capture=None,
+                             status="too_large" if too_large else "failed", error=error)

@@ -1,0 +1,1 @@
+"""Scheduling, crawl runner and the muniarchive command line."""

@@ -1,0 +1,297 @@
+"""The `muniarchive` command line: one command per user task, --json for scripts."""
+
+from __future__ import annotations
+
+import functools
+import json
+import shutil
+import sys
+import tempfile
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import click
+import yaml
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from sqlalchemy import select
+
+from archive import Archive, ArchiveError
+from archive.models import Article, ArticleVersion, Attachment, Capture, CrawlRun, Site
+from archive.store import canonical
+from crawler.config import ConfigError, load_config
+
+CONFIG_ENV = "MUNIARCHIVE_CONFIG"
+# off a terminal (pipes, CI logs) rich would squeeze tables into 80 columns
+console = Console(width=None if sys.stdout.isatty() else 160)
+
+
+def fail_cleanly(command):
+    """Config, archive and usage problems end the command with one line, not a traceback."""
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except (ConfigError, ArchiveError) as exc:
+            raise click.ClickException(str(exc)) from None
+
+    return wrapper
+
+
+config_option = click.option(
+    "--config", "config_path", default="config.yaml", envvar=CONFIG_ENV, show_default=True,
+    type=click.Path(dir_okay=False), help=f"config file (or ${CONFIG_ENV})",
+)
+
+
+def _local(value: datetime | None, tz: str) -> str:
+    return value.astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M:%S") if value else "-"
+
+
+def _print_json(data) -> None:
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+
+
+def _progress() -> Progress:
+    return Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                    TimeElapsedColumn(), console=console, disable=not sys.stdout.isatty(), transient=True)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="muniarchive")
+def cli() -> None:
+    """Archive Chinese municipal news and government sites.
+
+    \b
+    Try it with no set-up:   muniarchive demo
+    Crawl your sites:        muniarchive crawl --all --config config.yaml
+    See what ran:            muniarchive runs
+    Look at one record:      muniarchive show URL
+    """
+
+
+# ---------------------------------------------------------------------------- crawl
+
+def crawl_sites(config, keys: list[str], archive: Archive, json_output: bool):
+    from scheduler.runner import run_crawl
+
+    results = []
+    with _progress() as progress:
+        task = progress.add_task("crawling", total=len(keys))
+        for key in keys:
+            progress.update(task, description=f"crawling {key}")
+            results.append(run_crawl(config, key, archive))
+            progress.advance(task)
+    return results
+
+
+@cli.command()
+@click.argument("sites", nargs=-1)
+@click.option("--all", "all_sites", is_flag=True, help="crawl every site in the config")
+@config_option
+@click.option("--json", "json_output", is_flag=True, help="print the runs as JSON")
+@fail_cleanly
+def crawl(sites: tuple[str, ...], all_sites: bool, config_path: str, json_output: bool) -> None:
+    """Crawl SITES (keys from the config), or --all, into the archive.
+
+    Each crawl runs as its own process (`python -m crawler crawl SITE`) and is recorded
+    as a run: see `muniarchive runs`. Exits 1 when any crawl did not succeed.
+
+    \b
+    Example:
+      muniarchive crawl binhe-gov --config config.yaml
+    """
+    config = load_config(config_path)
+    if all_sites == bool(sites):
+        raise click.UsageError("name one or more sites, or give --all")
+    keys = [s.key for s in config.sites] if all_sites else [config.site(k).key for k in sites]
+    archive = Archive(config.database_url)
+    results = crawl_sites(config, keys, archive, json_output)
+    if json_output:
+        _print_json([r.__dict__ for r in results])
+    else:
+        table = Table("run", "site", "status", "requests", "new", "updated", "errors", "log")
+        for r in results:
+            table.add_row(str(r.run_id), r.site, r.status, str(r.stats.get("requests", 0)),
+                          str(r.stats.get("articles_new", 0)), str(r.stats.get("articles_updated", 0)),
+                          str(r.stats.get("errors", 0)), r.log_path)
+        console.print(table)
+        for r in results:
+            if r.error:
+                console.print(f"[red]{r.site}[/red]: {r.error}")
+    if any(r.status != "succeeded" for r in results):
+        sys.exit(1)
+
+
+# ---------------------------------------------------------------------------- runs, show
+
+@cli.command()
+@click.option("--site", help="only this site's runs")
+@click.option("--limit", default=20, show_default=True, help="how many of the newest runs")
+@config_option
+@click.option("--json", "json_output", is_flag=True)
+@fail_cleanly
+def runs(site: str | None, limit: int, config_path: str, json_output: bool) -> None:
+    """List crawl runs, newest first: status, counts, errors and where the log is.
+
+    \b
+    Example:
+      muniarchive runs --site binhe-gov --json
+    """
+    config = load_config(config_path)
+    archive = Archive(config.database_url)
+    with archive.session() as session:
+        query = select(CrawlRun, Site.key).join(Site).order_by(CrawlRun.id.desc()).limit(limit)
+        if site:
+            query = query.where(Site.key == site)
+        rows = session.execute(query).all()
+    data = [{
+        "run": run.id, "site": key, "status": run.status, "started_at": run.started_at,
+        "finished_at": run.finished_at, "exit_code": run.exit_code, "error": run.error,
+        "stats": run.stats, "log": run.log_path,
+    } for run, key in rows]
+    if json_output:
+        _print_json(data)
+        return
+    tz = config.defaults.timezone
+    table = Table("run", "site", "started", "seconds", "status", "new", "updated", "errors", "error")
+    for row in data:
+        seconds = (row["finished_at"] - row["started_at"]).total_seconds() if row["finished_at"] else None
+        stats = row["stats"] or {}
+        table.add_row(str(row["run"]), row["site"], _local(row["started_at"], tz),
+                      f"{seconds:.1f}" if seconds is not None else "-", row["status"],
+                      str(stats.get("articles_new", 0)), str(stats.get("articles_updated", 0)),
+                      str(stats.get("errors", 0)), row["error"] or "")
+    console.print(table)
+
+
+@cli.command()
+@click.argument("url")
+@config_option
+@click.option("--json", "json_output", is_flag=True)
+@fail_cleanly
+def show(url: str, config_path: str, json_output: bool) -> None:
+    """Show the archived record of an article URL: fields, body, versions, attachments.
+
+    \b
+    Example:
+      muniarchive show http://www.binhe.gov.cn/zwdt/202609/t20260901_100101.html
+    """
+    config = load_config(config_path)
+    archive = Archive(config.database_url)
+    with archive.session() as session:
+        article = session.scalars(select(Article).where(Article.canonical_url == canonical(url))).first()
+        if article is None:
+            raise click.ClickException(f"{url}: not in the archive {config.database_url}")
+        versions = session.execute(select(ArticleVersion.version, ArticleVersion.created_at)
+                                   .where(ArticleVersion.article_id == article.id)
+                                   .order_by(ArticleVersion.version)).all()
+        attachments = session.scalars(select(Attachment).where(Attachment.article_id == article.id)).all()
+        capture = session.get(Capture, article.capture_id) if article.capture_id else None
+        site_key = session.get(Site, article.site_id).key
+    tz = config.defaults.timezone
+    record = {
+        "site": site_key, "url": article.url, "title": article.title, "original_title": article.original_title,
+        "publish_time": article.publish_time.astimezone(ZoneInfo(tz)).isoformat() if article.publish_time else None,
+        "publish_time_precision": article.publish_time_precision, "source": article.source,
+        "reporters": article.reporters, "editors": article.editors, "body": article.body,
+        "version": article.version, "first_seen": article.first_seen, "last_seen": article.last_seen,
+        "versions": [{"version": v, "created_at": c} for v, c in versions],
+        "attachments": [{"url": a.url, "name": a.link_text, "status": a.status, "size": a.size, "sha256": a.sha256}
+                        for a in attachments],
+        "capture": {"fetched_at": capture.fetched_at, "http_status": capture.http_status,
+                    "encoding": capture.encoding, "encoding_step": capture.encoding_step,
+                    "declared_encoding": capture.declared_encoding, "bytes": capture.body_size} if capture else None,
+        "quality": article.quality,
+    }
+    if json_output:
+        _print_json(record)
+        return
+    console.print(f"[bold]{article.title}[/bold]")
+    for label, key in (("site", "site"), ("url", "url"), ("published", "publish_time"), ("source", "source"),
+                       ("original title", "original_title"), ("version", "version")):
+        if record[key]:
+            console.print(f"{label:>15}: {record[key]}")
+    for label, key in (("reporters", "reporters"), ("editors", "editors")):
+        if record[key]:
+            console.print(f"{label:>15}: {'、'.join(record[key])}")
+    if capture:
+        console.print(f"{'encoding':>15}: {capture.encoding} (chosen by {capture.encoding_step})")
+    for a in record["attachments"]:
+        console.print(f"{'attachment':>15}: {a['name']} [{a['status']}] {a['url']}")
+    console.print()
+    console.print(article.body or "[red](no body extracted)[/red]", highlight=False)
+
+
+# ---------------------------------------------------------------------------- demo
+
+@cli.command()
+@click.option("--keep", type=click.Path(file_okay=False), help="keep the archive and config in this folder")
+@click.option("--json", "json_output", is_flag=True, help="print the summary as JSON")
+@fail_cleanly
+def demo(keep: str | None, json_output: bool) -> None:
+    """Serve the bundled sample sites on 127.0.0.1 and crawl them all into a fresh archive.
+
+    Needs no network and no set-up. Prints, per site: list pages fetched, articles
+    archived, attachments found, errors. With --keep DIR the archive (DIR/archive.db) and
+    the config (DIR/config.yaml) stay, so you can go on with `muniarchive runs --config
+    DIR/config.yaml`, `show`, or crawl again.
+    """
+    from crawler.config import load_config as load
+    from crawler.samplesites import SampleSites
+
+    workdir = Path(keep).resolve() if keep else Path(tempfile.mkdtemp(prefix="muniarchive-demo-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    archive_path = workdir / "archive.db"
+    if keep and archive_path.exists():
+        raise click.ClickException(f"{archive_path} exists: the demo starts from a fresh archive; "
+                                   "choose another --keep folder")
+    try:
+        with SampleSites() as sites:
+            config_path = workdir / "config.yaml"
+            config_path.write_text(
+                "# Written by `muniarchive demo`: the bundled sample sites, served on 127.0.0.1 while it ran.\n"
+                + yaml.safe_dump(sites.config(f"sqlite:///{archive_path}"), allow_unicode=True, sort_keys=False),
+                encoding="utf-8")
+            config = load(config_path)
+            archive = Archive(config.database_url)
+            results = crawl_sites(config, [s.key for s in config.sites], archive, json_output)
+            summary = []
+            for result in results:
+                counts = archive.counts(archive.site_id(result.site))
+                summary.append({
+                    "site": result.site, "name": config.site(result.site).name, "status": result.status,
+                    "list_pages": result.stats.get("list_pages", 0), "articles": counts["articles"],
+                    "attachments": counts["attachments"], "errors": result.stats.get("errors", 0),
+                    "run": result.run_id,
+                })
+            archive.close()
+    finally:
+        if not keep:
+            shutil.rmtree(workdir, ignore_errors=True)
+    if json_output:
+        _print_json({"archive": str(archive_path) if keep else None, "sites": summary})
+    else:
+        table = Table("site", "name", "status", "list pages", "articles", "attachments", "errors",
+                      title="muniarchive demo: sample sites crawled")
+        for row in summary:
+            table.add_row(row["site"], row["name"], row["status"], str(row["list_pages"]), str(row["articles"]),
+                          str(row["attachments"]), str(row["errors"]))
+        console.print(table)
+        if keep:
+            console.print(f"archive kept: {archive_path}\ntry: muniarchive runs --config {workdir / 'config.yaml'}")
+        else:
+            console.print("The archive was temporary; run `muniarchive demo --keep DIR` to keep it.")
+    if any(row["status"] != "succeeded" for row in summary):
+        sys.exit(1)
+
+
+def main() -> None:
+    cli(prog_name="muniarchive")
+
+
+if __name__ == "__main__":
+    main()

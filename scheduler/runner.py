@@ -1,0 +1,94 @@
+"""Run one site's crawl as a subprocess (`python -m crawler crawl SITE`) and record it.
+
+The crawl_run row is made here, before the child starts, so a child that dies, hangs or is
+killed still leaves a run with its status, exit code and log.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from archive import Archive
+from archive.db import default_log_dir
+from archive.models import CrawlRun, utcnow
+from crawler.config import Config, site_config_hash
+
+STOP_GRACE_SECONDS = 30
+
+
+@dataclass
+class RunResult:
+    run_id: int
+    site: str
+    status: str
+    exit_code: int | None
+    error: str | None
+    stats: dict
+    log_path: str
+
+
+def _last_line(path: Path) -> str | None:
+    try:
+        lines = [line for line in path.read_text(encoding="utf-8", errors="replace").splitlines() if line.strip()]
+    except OSError:
+        return None
+    errors = [line for line in lines if line.startswith("error:") or " ERROR: " in line]
+    return (errors or lines or [None])[-1]
+
+
+def _stop(process: subprocess.Popen, grace: float) -> None:
+    """SIGTERM the crawl's process group (Scrapy closes the spider cleanly), SIGKILL after grace."""
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(grace)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+    except ProcessLookupError:
+        process.wait()
+
+
+def run_crawl(config: Config, site_key: str, archive: Archive, *, timeout: float | None = None,
+              log_dir: Path | None = None) -> RunResult:
+    site = config.site(site_key)
+    site_id = archive.ensure_site(site.key, site.name, site.base_url, site.region, site_config_hash(site))
+    log_dir = Path(log_dir or default_log_dir(config.database_url))
+    log_dir.mkdir(parents=True, exist_ok=True)
+    run_id = archive.start_run(site_id)
+    log_path = log_dir / f"{site.key}-run{run_id}.log"
+    archive.update_run(run_id, log_path=str(log_path))
+    command = [sys.executable, "-m", "crawler", "crawl", site.key, "--config", str(config.path),
+               "--run-id", str(run_id)]
+    timeout = timeout or config.defaults.crawl_timeout
+    status_if_killed = None
+    with open(log_path, "ab") as log:
+        # its own process group, so a timeout kills the crawl and anything it started
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                   start_new_session=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            status_if_killed = "timed_out"
+            _stop(process, STOP_GRACE_SECONDS)
+        except KeyboardInterrupt:
+            status_if_killed = "interrupted"
+            _stop(process, STOP_GRACE_SECONDS)
+    run: CrawlRun = archive.get_run(run_id)
+    fields: dict = {"exit_code": process.returncode}
+    if status_if_killed == "timed_out":
+        fields.update(status="timed_out", error=f"killed after the crawl timeout of {timeout:g} s")
+    elif run.status == "running":  # the child ended without recording an outcome
+        fields.update(status=status_if_killed or "failed",
+                      error=_last_line(log_path) or f"crawl process exited with {process.returncode}")
+    if run.finished_at is None or "status" in fields:
+        fields["finished_at"] = utcnow()
+    archive.update_run(run_id, **fields)
+    run = archive.get_run(run_id)
+    if status_if_killed == "interrupted":
+        raise KeyboardInterrupt
+    return RunResult(run_id, site.key, run.status, run.exit_code, run.error, run.stats or {}, str(log_path))
