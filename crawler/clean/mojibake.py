@@ -11,7 +11,8 @@ from __future__ import annotations
 import re
 
 _CJK = r"[\u3400-\u9fff]"
-_SPAN = re.compile(rf"(?:(?<={_CJK})[?\ufffd]|[?\ufffd](?={_CJK}))[^\n]{{0,40}}?(?<=[\u3400-\u9fff；，。])[A-Za-z^]")
+# a stray letter stands alone: not part of an English word or an abbreviation such as PM
+_SPAN = re.compile(rf"(?:(?<={_CJK})[?\ufffd]|[?\ufffd](?={_CJK}))[^\n]{{0,40}}?(?<![A-Za-z])[A-Za-z^](?![A-Za-z])")
 _REPLACEMENT = re.compile(r"\ufffd+")
 
 

@@ -79,6 +79,8 @@ class SampleSite:
         self.articles = list(articles)
         self.released: set[int] = set()
         self.fault: str | None = None  # None | "500" | "stall"
+        self.delay = 0.0  # seconds every response waits: a slow server
+        self.failing_paths: set[str] = set()  # paths (without query) that answer 500
 
     def live(self, column: str | None = None) -> list[SampleArticle]:
         """Published articles, newest first (the order of the site's list pages)."""
@@ -498,9 +500,11 @@ class _Handler(BaseHTTPRequestHandler):
         split = urlsplit(self.path)
         self.owner._log(self.site.key, self.path)
         fault = self.site.fault
+        if self.site.delay:
+            time.sleep(self.site.delay)
         if fault == "stall":
             time.sleep(self.owner.stall_seconds)
-        if fault == "500":
+        if fault == "500" or split.path in self.site.failing_paths:
             page = Page(500, "text/html", b"<html><body>500 Internal Server Error</body></html>")
         elif split.path == "/robots.txt":
             page = Page(200, "text/plain", ROBOTS)

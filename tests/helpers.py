@@ -1,0 +1,40 @@
+"""Reading the archive back the way a user would see it."""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+
+from archive import Archive
+from archive.models import Article, ArticleVersion, Attachment, Site
+
+CHINA = ZoneInfo("Asia/Shanghai")
+
+
+def articles_by_url(archive: Archive) -> dict[str, Article]:
+    with archive.session() as session:
+        return {a.url: a for a in session.scalars(select(Article))}
+
+
+def table_count(archive: Archive, model) -> int:
+    with archive.session() as session:
+        return session.scalar(select(func.count()).select_from(model))
+
+
+def snapshot(archive: Archive) -> dict:
+    """Everything a crawl may change, to compare before and after."""
+    with archive.session() as session:
+        return {
+            "articles": sorted((a.url, a.content_hash, a.version) for a in session.scalars(select(Article))),
+            "versions": table_count(archive, ArticleVersion),
+            "attachments": table_count(archive, Attachment),
+            "sites": table_count(archive, Site),
+        }
+
+
+def local_time_text(article: Article) -> str:
+    """The publish time as the page printed it (China time, at the stored precision)."""
+    value = article.publish_time.astimezone(CHINA)
+    return value.strftime({"second": "%Y-%m-%d %H:%M:%S", "minute": "%Y-%m-%d %H:%M",
+                           "day": "%Y-%m-%d"}[article.publish_time_precision])

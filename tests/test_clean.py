@@ -1,0 +1,71 @@
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from crawler.clean import apply_rules, default_rules, find_mojibake, parse_rules, strip_pinyin
+from tests.conftest import SHARED
+
+
+@pytest.mark.parametrize("rule", default_rules(), ids=lambda r: r.name)
+def test_every_rule_matches_its_own_example_and_the_example_goes(rule):
+    assert rule.pattern.search(rule.example)
+    kept, fired = apply_rules([rule.example], default_rules())
+    assert rule.name in fired and rule.example not in kept
+
+
+def test_article_sentences_pass_the_rules_untouched():
+    sentences = ["滨河市召开安全生产工作会议，部署下一阶段重点工作。",
+                 "老街还引入了非遗工坊、老字号商铺等业态。",
+                 "市民可拨打12345政务服务热线反映问题。",
+                 "编辑部主任张喆介绍，今年共出版图书12种。"]
+    assert apply_rules(sentences, default_rules()) == (sentences, [])
+
+
+def test_drop_rest_removes_the_trailer():
+    kept, _ = apply_rules(["正文第一段。", "相关稿件：", "另一篇文章的标题"], default_rules())
+    assert kept == ["正文第一段。"]
+
+
+def test_site_rules_are_data_too():
+    rules = parse_rules("rules:\n  - {name: promo, pattern: '^点击订阅', action: drop_line, example: '点击订阅滨河日报'}\n")
+    assert apply_rules(["点击订阅滨河日报", "正文。"], rules) == (["正文。"], ["promo"])
+
+
+@pytest.mark.parametrize("text, cleaned", [
+    ("發(fā)展", "發展"),
+    ("濟(jì)寧新聞網(wǎng)", "濟寧新聞網"),
+    ("见缝插针(jiàn fèng chā zhēn)建设", "见缝插针建设"),
+    ("《纲要（征求意见稿）》", "《纲要（征求意见稿）》"),
+    ("规划(2022年更新)", "规划(2022年更新)"),
+    ("细颗粒物(PM 2.5)", "细颗粒物(PM 2.5)"),
+    ("居民消费价格(CPI)", "居民消费价格(CPI)"),
+    ("第(1)项", "第(1)项"),
+    ("濟寧臺(jì nán)", "濟寧臺"),
+])
+def test_pinyin_ruby_removed_and_other_brackets_kept(text, cleaned):
+    assert strip_pinyin(text)[0] == cleaned
+
+
+def test_mojibake_is_flagged_not_rewritten():
+    text = "建設對外開放高地?;A設施建設持續推進"
+    spans = find_mojibake(text)
+    assert spans and spans[0]["text"].startswith("?") and "A" in spans[0]["text"]
+    assert find_mojibake("这是一句正常的话？是的。") == []
+
+
+@pytest.mark.skipif(not (SHARED / "samples").is_dir(), reason="../shared/samples is not beside the project")
+def test_samples_lose_every_pinyin_annotation_outside_mojibake():
+    import re
+    annotation = re.compile(r"[\u4e00-\u9fff][(（][a-zāáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜü ']+[)）]")
+    for path in (SHARED / "samples").glob("*.txt"):
+        cleaned, removed = strip_pinyin(path.read_text(encoding="utf-8"))
+        assert removed > 0 and not annotation.search(cleaned), path.name
+
+
+@given(st.lists(st.text(max_size=80), max_size=20))
+def test_cleaning_never_adds_text(paragraphs):
+    kept, _ = apply_rules(paragraphs, default_rules())
+    assert len(kept) <= len(paragraphs)
+    assert all(any(k in p for p in paragraphs) for k in kept) or any(
+        r.action == "strip" for r in default_rules())
+    assert len(strip_pinyin("".join(paragraphs))[0]) <= len("".join(paragraphs))

@@ -1,0 +1,82 @@
+"""The muniarchive command, run as a user would: a subprocess, its output and exit status."""
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+MUNIARCHIVE = [sys.executable, "-m", "scheduler.cli"]
+
+
+def run(*args, check=True, timeout=300):
+    result = subprocess.run([*MUNIARCHIVE, *map(str, args)], capture_output=True, text=True, timeout=timeout,
+                            cwd=Path(__file__).resolve().parents[1])
+    if check:
+        assert result.returncode == 0, result.stderr + result.stdout
+    return result
+
+
+def test_demo_crawls_the_sample_sites_and_keeps_the_archive(tmp_path):
+    keep = tmp_path / "demo"
+    summary = json.loads(run("demo", "--json", "--keep", keep).stdout)
+    by_site = {row["site"]: row for row in summary["sites"]}
+    assert {k: (v["articles"], v["attachments"], v["errors"], v["status"]) for k, v in by_site.items()} == {
+        "binhe-gov": (13, 2, 0, "succeeded"),
+        "changning-gov": (9, 1, 0, "succeeded"),
+        "binhe-news": (11, 0, 0, "succeeded"),
+    }
+    assert by_site["binhe-gov"]["list_pages"] == 4
+    assert (keep / "archive.db").exists() and (keep / "config.yaml").exists()
+
+    runs = json.loads(run("runs", "--json", "--config", keep / "config.yaml").stdout)
+    assert [r["status"] for r in runs] == ["succeeded"] * 3 and all(Path(r["log"]).exists() for r in runs)
+
+    refused = run("demo", "--keep", keep, check=False)
+    assert refused.returncode != 0 and "exists" in refused.stderr
+
+
+def test_show_prints_the_record(tmp_path):
+    keep = tmp_path / "demo"
+    run("demo", "--json", "--keep", keep)
+    config = keep / "config.yaml"
+    import yaml
+    base = yaml.safe_load(config.read_text(encoding="utf-8"))["sites"][0]["start_urls"][0].rsplit("/zwdt", 1)[0]
+    record = json.loads(run("show", f"{base}/zwdt/202609/t20260901_100101.html", "--json", "--config", config).stdout)
+    assert record["title"] == "滨河市召开2026年秋季安全生产工作会议"
+    assert record["publish_time"] == "2026-09-01T09:30:00+08:00" and record["publish_time_precision"] == "minute"
+    assert record["reporters"] == ["李镕"] and record["capture"]["encoding"] == "gb18030"
+    text = run("show", f"{base}/zwdt/202609/t20260901_100101.html", "--config", config).stdout
+    assert "滨河市召开2026年秋季安全生产工作会议" in text and "李镕" in text
+    missing = run("show", f"{base}/nope.html", "--config", config, check=False)
+    assert missing.returncode == 1 and "not in the archive" in missing.stderr
+
+
+@pytest.mark.parametrize("args, message", [
+    (["crawl", "binhe-gov", "--config", "no-such.yaml"], "no-such.yaml: file not found"),
+    (["crawl", "nosuchsite"], "no site with key 'nosuchsite'"),
+    (["crawl"], "name one or more sites, or give --all"),
+])
+def test_mistakes_are_one_line_errors(args, message):
+    result = run(*args, check=False)
+    assert result.returncode in (1, 2)
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert message in result.stderr and "Traceback" not in result.stderr
+    assert len([line for line in lines if message in line]) == 1
+
+
+def test_broken_config_names_key_and_value(tmp_path):
+    shutil.copy(Path(__file__).resolve().parents[1] / "config.yaml", tmp_path / "config.yaml")
+    path = tmp_path / "config.yaml"
+    path.write_text(path.read_text(encoding="utf-8").replace("kind: hanweb", "kind: hanwbe"), encoding="utf-8")
+    result = run("crawl", "--all", "--config", path, check=False)
+    assert result.returncode == 1
+    assert "sites[1].pagination.kind: 'hanwbe' is not one of static, trs, hanweb, next_link" in result.stderr
+
+
+@pytest.mark.parametrize("command", ["", "demo", "crawl", "runs", "show"])
+def test_help_teaches(command):
+    out = run(*([command] if command else []), "--help").stdout
+    assert "Usage:" in out and ("Example" in out or command in ("", "demo"))

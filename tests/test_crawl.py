@@ -1,0 +1,147 @@
+"""End to end: real sample sites on 127.0.0.1, real crawl subprocesses, a real SQLite archive."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from sqlalchemy import func, select
+
+from archive.models import Article, ArticleVersion, Attachment, Capture, CrawlRun
+from scheduler.runner import run_crawl
+from tests.helpers import articles_by_url, local_time_text, snapshot
+
+BOILERPLATE = ["热线", "熱線", "责任编辑", "責任編輯", "编辑：", "分享到", "分享至", "打印本页", "关闭窗口",
+               "字体：", "字号：", "读者须知", "版权所有", "ICP备", "网站标识码", "扫一扫", "原标题", "原標題",
+               "本文轉自", "来源：", "來源：", "Produced By", "(jiàn", "(zāi", "浏览次数"]
+
+
+def crawl_all(config, archive):
+    return {site.key: run_crawl(config, site.key, archive) for site in config.sites}
+
+
+def test_crawl_archives_every_sample_article_correctly(sample_sites, config, archive):
+    results = crawl_all(config, archive)
+    assert {key: r.status for key, r in results.items()} == dict.fromkeys(results, "succeeded")
+
+    stored = articles_by_url(archive)
+    expected = sample_sites.expected()
+    assert sorted(stored) == sorted(e["url"] for e in expected)
+    for e in expected:
+        article = stored[e["url"]]
+        assert article.title == e["title"], e["url"]
+        assert article.body == e["body"], e["url"]
+        assert local_time_text(article) == e["publish_time"], e["url"]
+        assert article.source == e["source"], e["url"]
+        assert article.reporters == e["reporters"], e["url"]
+        assert article.editors == e["editors"], e["url"]
+        assert article.original_title == e["original_title"], e["url"]
+        for fragment in BOILERPLATE:
+            assert fragment not in article.body, (e["url"], fragment)
+
+    # GBK-only characters in names survive a page that declares gb2312
+    bylines = {name for a in stored.values() for name in a.reporters}
+    assert {"李镕", "王堃", "张喆", "陈珺"} <= bylines
+    # the UTF-8 reprint that declares gb2312 is decoded as UTF-8, not as mojibake
+    reprint = next(a for a in stored.values() if a.title == "市政府與濱河大學簽署戰略合作協議")
+    assert reprint.quality["encoding"] == "utf-8"
+    # every attachment was fetched once, linked to its article, with its bytes kept
+    with archive.session() as session:
+        attachments = session.scalars(select(Attachment)).all()
+        assert sorted(a.url for a in attachments) == sorted(u for e in expected for u in e["attachments"])
+        for attachment in attachments:
+            assert attachment.status == "fetched" and attachment.article_id is not None
+            assert attachment.sha256 and session.get(Capture, attachment.capture_id).body_size == attachment.size
+
+
+def test_second_crawl_stores_nothing_and_reads_only_first_list_pages(sample_sites, config, archive):
+    crawl_all(config, archive)
+    before = snapshot(archive)
+    sample_sites.take_requests()
+
+    results = crawl_all(config, archive)
+
+    assert snapshot(archive) == before
+    assert all(r.status == "succeeded" and r.stats["articles_new"] == 0 for r in results.values())
+    first_pages = {(key, path) for key, site in sample_sites.sites.items()
+                   for path in ["/robots.txt"] + [u.url.split(str(sample_sites.ports[key]), 1)[1]
+                                                  for u in config.site(key).start_urls]}
+    assert sorted(sample_sites.take_requests()) == sorted(first_pages)
+
+    released = sample_sites.publish(3)
+    results = crawl_all(config, archive)
+    assert sum(r.stats["articles_new"] for r in results.values()) == 3
+    stored = articles_by_url(archive)
+    assert len(stored) == len(before["articles"]) + 3
+    assert {a.title for a in released} <= {a.title for a in stored.values()}
+
+
+def test_site_down_or_failing_is_a_failed_run_and_the_archive_is_untouched(sample_sites, config, archive):
+    crawl_all(config, archive)
+    before = snapshot(archive)
+
+    sample_sites.take_down("binhe-gov")
+    down = run_crawl(config, "binhe-gov", archive)
+    assert down.status == "failed" and down.exit_code == 1
+    assert "refused" in down.error.lower() and config.site("binhe-gov").start_urls[0].url in down.error
+
+    sample_sites.bring_up("binhe-gov")
+    sample_sites.sites["changning-gov"].fault = "500"
+    broken = run_crawl(config, "changning-gov", archive)
+    assert broken.status == "failed" and "HTTP 500" in broken.error
+
+    assert snapshot(archive) == before
+    with archive.session() as session:
+        failed = session.scalars(select(CrawlRun).where(CrawlRun.status == "failed")).all()
+        assert {r.id for r in failed} == {down.run_id, broken.run_id}
+
+
+def test_killed_crawl_leaves_no_duplicate_or_half_record_and_a_rerun_completes(
+        sample_sites, config, config_path, archive):
+    site = "binhe-gov"
+    sample_sites.sites[site].delay = 0.3
+    site_id = archive.ensure_site(site, "x", "http://x")
+    run_id = archive.start_run(site_id)
+    process = subprocess.Popen([sys.executable, "-m", "crawler", "crawl", site, "--config", str(config_path),
+                                "--run-id", str(run_id)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                               start_new_session=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and len(articles_by_url(archive)) < 3:
+        time.sleep(0.05)
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    partial = len(articles_by_url(archive))
+    assert 3 <= partial < 13
+    archive.update_run(run_id, status="failed", error="killed by the test")
+
+    sample_sites.sites[site].delay = 0
+    rerun = run_crawl(config, site, archive)
+    assert rerun.status == "succeeded"
+    assert rerun.stats["articles_new"] == 13 - partial
+
+    with archive.session() as session:
+        assert session.scalar(select(func.count(Article.id))) == 13
+        assert session.scalar(select(func.count(func.distinct(Article.canonical_url)))) == 13
+        for article in session.scalars(select(Article)):
+            assert article.capture_id is not None and article.version == 1
+            assert session.scalar(select(func.count()).select_from(ArticleVersion)
+                                  .where(ArticleVersion.article_id == article.id)) == 1
+
+
+def test_after_an_incomplete_run_the_next_run_pages_past_known_articles(sample_sites, config, archive):
+    """Incremental paging must not strand articles on list pages a failed run never reached."""
+    district = sample_sites.sites["changning-gov"]
+    district.failing_paths.add("/module/web/jpage/dataproxy.jsp")  # list pages 2 and 3 fail
+    first = run_crawl(config, "changning-gov", archive)
+    assert first.stats["articles_new"] == 4 and first.stats["errors"] == 1
+    assert first.stats["complete"] is False
+
+    district.failing_paths.clear()
+    second = run_crawl(config, "changning-gov", archive)  # page 1 is all known, yet it goes on
+    assert second.stats["articles_new"] == 5 and second.stats["list_pages"] == 3
+
+    third = run_crawl(config, "changning-gov", archive)  # after a complete run: first page only
+    assert third.stats["list_pages"] == 1 and third.stats["articles_new"] == 0

@@ -1,0 +1,52 @@
+"""The extractor never crashes on bad input: it returns a record with body None and a warning."""
+
+import pytest
+
+from crawler.extract import ExtractOptions, extract_article
+
+PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)) * 4
+PDF = b"%PDF-1.4\n1 0 obj\n<< /Type /Catalog >>\nendobj\n%%EOF\n"
+
+
+@pytest.mark.parametrize("body", [b"", b"   \n", PNG, PDF, b"<html><head><title>x</title></head><body></body></html>",
+                                  b"<html><body><div><p>" + b"\xff\xfe\xfd" * 50 + b"</div>",
+                                  b"<<<>>><p<p<p>>", "导航 首页 关于".encode("gbk")])
+def test_bad_input_gives_a_record_not_a_crash(body):
+    article = extract_article(body, "http://x.gov.cn/a.html")
+    assert article.body is None or isinstance(article.body, str)
+    if article.body is None:
+        assert article.quality["warnings"]
+
+
+def test_twenty_megabyte_page():
+    paragraph = "<p>滨河市召开会议，研究部署下一阶段重点工作，要求各部门压实责任、狠抓落实。</p>"
+    body = ("<html><body><div id='zoom'>" + paragraph * 250_000 + "</div></body></html>").encode()
+    assert len(body) > 20_000_000
+    article = extract_article(body, "http://x.gov.cn/a.html")
+    assert article.body and article.body.count("\n") == 250_000 - 1
+
+
+def test_site_selectors_take_priority():
+    html = """<html><head><title>t</title></head><body>
+    <div id="main"><p>正确的正文，站点配置指定了它。这一段足够长，可以作为正文。</p></div>
+    <div id="other"><p>别的内容，很长很长很长很长很长很长很长很长很长很长，很长很长很长很长，很长很长很长很长。</p>
+    <p>别的内容，很长很长很长很长很长很长很长很长很长很长，很长很长很长很长，很长很长很长很长。</p></div>
+    <h2 class="t">配置里的标题</h2></body></html>""".encode()
+    article = extract_article(body=html, url="http://x.com/1.html",
+                              options=ExtractOptions(selectors={"body": "#main", "title": "h2.t"}))
+    assert article.body == "正确的正文，站点配置指定了它。这一段足够长，可以作为正文。"
+    assert article.title == "配置里的标题"
+
+
+def test_metadata_lines_become_fields_and_leave_the_body():
+    html = """<html><body><h1>滨河港集装箱吞吐量创新高</h1><div class="content">
+    <p>来源：滨河日报　发布时间：2026-09-03 08:30</p>
+    <p>原标题：前8个月吞吐量186万标准箱</p>
+    <p>本报讯（记者 赵昇 通讯员 钱垚）今年1至8月，滨河港完成集装箱吞吐量186万标准箱，同比增长11.4%。</p>
+    <p>港口相关负责人表示，二期码头投产后，年通过能力将再提高80万标准箱。</p>
+    <p>责任编辑：孙璟</p></div></body></html>""".encode()
+    a = extract_article(html, "http://n.com/x.shtml")
+    assert (a.source, a.publish_time.isoformat(), a.original_title) == (
+        "滨河日报", "2026-09-03T08:30+08:00", "前8个月吞吐量186万标准箱")
+    assert a.editors == ["孙璟"] and a.reporters == ["赵昇", "钱垚"]
+    assert a.body.startswith("本报讯") and "责任编辑" not in a.body and "来源" not in a.body
