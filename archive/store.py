@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from w3lib.url import canonicalize_url
@@ -24,6 +24,20 @@ from archive.db import ArchiveError, create_archive_engine, describe_url, migrat
 from archive.models import Article, ArticleVersion, Attachment, Capture, CrawlRun, Site, utcnow
 
 NEW, UPDATED, UNCHANGED = "new", "updated", "unchanged"
+
+_ARTICLE_FIELDS = ("title", "body", "publish_time", "publish_time_precision", "publish_time_origin", "source",
+                   "reporters", "editors", "original_title", "quality")
+_article = Article.__table__
+_INSERT_CAPTURE = Capture.__table__.insert()
+_INSERT_ARTICLE = _article.insert()
+_INSERT_VERSION = ArticleVersion.__table__.insert()
+_FIND_ARTICLE = select(_article.c.id, _article.c.content_hash, _article.c.version).where(
+    _article.c.site_id == bindparam("site_id"), _article.c.canonical_url == bindparam("canonical_url"))
+_TOUCH_ARTICLE = _article.update().where(_article.c.id == bindparam("article_id")).values(
+    last_seen=bindparam("last_seen"))
+_UPDATE_ARTICLE = _article.update().where(_article.c.id == bindparam("article_id")).values(
+    {name: bindparam(name) for name in (*_ARTICLE_FIELDS, "content_hash", "capture_id", "last_seen", "modified",
+                                        "version")})
 
 
 def canonical(url: str) -> str:
@@ -90,6 +104,23 @@ class Archive:
                 return work(session)
         except OperationalError as exc:
             raise ArchiveError(f"archive {describe_url(self.url)}: {exc.orig}") from None
+
+    def _write_retrying(self, work):
+        try:
+            return self._write(work)
+        except IntegrityError:  # a concurrent writer stored the same URL first: now it is an existing row
+            return self._write(work)
+
+    def write_all(self, works: list) -> list:
+        """Several writes in one transaction: one commit instead of many when a crawl is busy.
+
+        Each record is still all or nothing. If one collides with a concurrent writer, the
+        batch is rolled back and every write is retried in a transaction of its own.
+        """
+        try:
+            return self._write(lambda session: [work(session) for work in works])
+        except IntegrityError:
+            return [self._write_retrying(work) for work in works]
 
     # ---------------------------------------------------------------- sites and runs
 
@@ -161,63 +192,65 @@ class Archive:
 
     # ---------------------------------------------------------------- writes
 
-    def _add_capture(self, session: Session, site_id: int, run_id: int | None, capture: CaptureData) -> Capture:
-        row = Capture(
+    def _add_capture(self, session: Session, site_id: int, run_id: int | None, capture: CaptureData) -> int:
+        return session.connection().execute(_INSERT_CAPTURE, dict(
             site_id=site_id, run_id=run_id, url=capture.url, fetched_at=capture.fetched_at,
             http_status=capture.http_status, headers=capture.headers,
             declared_encoding=capture.declared_encoding, encoding=capture.encoding,
             encoding_step=capture.encoding_step, body_zlib=zlib.compress(capture.body, 6),
             body_size=len(capture.body), content_digest=capture.digest,
-        )
-        session.add(row)
-        session.flush()
-        return row
+        )).inserted_primary_key[0]
 
     def store_article(self, site_id: int, run_id: int | None, capture: CaptureData, data: ArticleData) -> str:
         """Insert or version an article; returns new, updated or unchanged."""
+        return self._write_retrying(self.article_write(site_id, run_id, capture, data))
+
+    def article_write(self, site_id: int, run_id: int | None, capture: CaptureData, data: ArticleData):
+        """The write of one article, as a function of a session (see write_all).
+
+        Constant Core statements with separate parameters rather than the ORM: this runs once
+        per crawled page, and building statements per call cost more than the page's extraction.
+        """
         url_key = canonical(capture.url)
         digest = content_hash(data.title, data.body)
 
         def work(session: Session) -> str:
-            article = session.scalar(
-                select(Article).where(Article.site_id == site_id, Article.canonical_url == url_key)
-            )
+            connection = session.connection()
+            existing = connection.execute(_FIND_ARTICLE, {"site_id": site_id, "canonical_url": url_key}).first()
             now = utcnow()
-            if article is not None and article.content_hash == digest:
-                article.last_seen = now
+            if existing is not None and existing.content_hash == digest:
+                connection.execute(_TOUCH_ARTICLE, {"article_id": existing.id, "last_seen": now})
                 return UNCHANGED
-            stored = self._add_capture(session, site_id, run_id, capture)
-            if article is None:
-                article = Article(site_id=site_id, url=capture.url, canonical_url=url_key, version=0,
-                                  first_seen=now)
-                session.add(article)
-                outcome = NEW
+            capture_id = self._add_capture(session, site_id, run_id, capture)
+            fields = {name: getattr(data, name) for name in _ARTICLE_FIELDS}
+            fields.update(content_hash=digest, capture_id=capture_id, last_seen=now, modified=now)
+            if existing is None:
+                version = 1
+                article_id = connection.execute(_INSERT_ARTICLE, dict(
+                    site_id=site_id, url=capture.url, canonical_url=url_key, version=version, first_seen=now,
+                    **fields)).inserted_primary_key[0]
             else:
-                outcome = UPDATED
-            article.version += 1
-            for name in ("title", "body", "publish_time", "publish_time_precision", "publish_time_origin",
-                         "source", "reporters", "editors", "original_title", "quality"):
-                setattr(article, name, getattr(data, name))
-            article.content_hash, article.capture_id = digest, stored.id
-            article.last_seen = article.modified = now
-            session.flush()
-            session.add(ArticleVersion(
-                article_id=article.id, version=article.version, content_hash=digest, title=data.title,
+                version, article_id = existing.version + 1, existing.id
+                connection.execute(_UPDATE_ARTICLE, dict(article_id=article_id, version=version, **fields))
+            connection.execute(_INSERT_VERSION, dict(
+                article_id=article_id, version=version, content_hash=digest, title=data.title,
                 original_title=data.original_title, body=data.body, publish_time=data.publish_time,
                 publish_time_precision=data.publish_time_precision, source=data.source,
-                reporters=data.reporters, editors=data.editors, capture_id=stored.id, created_at=now,
+                reporters=data.reporters, editors=data.editors, capture_id=capture_id, created_at=now,
+                reason="crawl",
             ))
-            return outcome
+            return NEW if existing is None else UPDATED
 
-        try:
-            return self._write(work)
-        except IntegrityError:  # a concurrent writer inserted the same URL: now it is an existing row
-            return self._write(work)
+        return work
 
-    def store_attachment(self, site_id: int, run_id: int | None, url: str, *, article_url: str | None,
-                         link_text: str | None, capture: CaptureData | None, status: str,
-                         error: str | None = None) -> str:
+    def store_attachment(self, site_id: int, run_id: int | None, url: str, **fields) -> str:
         """Record an attachment once per canonical URL; returns new or unchanged."""
+        return self._write_retrying(self.attachment_write(site_id, run_id, url, **fields))
+
+    def attachment_write(self, site_id: int, run_id: int | None, url: str, *, article_url: str | None,
+                         link_text: str | None, capture: CaptureData | None, status: str,
+                         error: str | None = None):
+        """The write of one attachment, as a function of a session (see write_all)."""
         url_key = canonical(url)
         file_name = url.rsplit("/", 1)[-1].split("?", 1)[0] or None
         file_type = file_name.rsplit(".", 1)[-1].lower() if file_name and "." in file_name else None
@@ -230,19 +263,16 @@ class Archive:
             if article_url:
                 article_id = session.scalar(select(Article.id).where(
                     Article.site_id == site_id, Article.canonical_url == canonical(article_url)))
-            stored = self._add_capture(session, site_id, run_id, capture) if capture else None
             session.add(Attachment(
                 site_id=site_id, article_id=article_id, url=url, canonical_url=url_key, file_name=file_name,
                 link_text=link_text, file_type=file_type, size=len(capture.body) if capture else None,
-                sha256=capture.digest if capture else None, capture_id=stored.id if stored else None,
+                sha256=capture.digest if capture else None,
+                capture_id=self._add_capture(session, site_id, run_id, capture) if capture else None,
                 status=status, error=error,
             ))
             return NEW
 
-        try:
-            return self._write(work)
-        except IntegrityError:
-            return UNCHANGED
+        return work
 
     # ---------------------------------------------------------------- reads for the CLI
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import resource
+
 from scrapy import signals
 from scrapy.crawler import Crawler
 
@@ -25,7 +27,7 @@ def run_stats(stats: dict) -> dict:
         "errors": ours.get("errors", 0),
         "list_failures": ours.get("list_failures", 0),
         "robots_forbidden": stats.get("robotstxt/forbidden", 0),
-        "finish_reason": stats.get("finish_reason"),
+        "elapsed_seconds": stats.get("elapsed_time_seconds"),
     }
 
 
@@ -43,6 +45,7 @@ class RunRecorder:
     def spider_closed(self, spider, reason: str) -> None:
         stats = run_stats(self.crawler.stats.get_stats())
         stats["finish_reason"] = reason
+        stats["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
         stats["failed_urls"] = spider.failures[:20]
         # a column whose first list page could not be read means the site was not crawled
         if stats["list_failures"] or reason not in ("finished", "shutdown"):

@@ -1,33 +1,80 @@
-"""Item pipeline: every item goes to the archive, one transaction each."""
+"""Item pipeline: every item goes to the archive.
+
+Writes run on one dedicated thread so the reactor keeps downloading while SQLite commits.
+The thread writes whatever has queued up since its last commit in one transaction (a busy
+crawl commits far less often), in arrival order, so an article is stored before its
+attachments.
+"""
 
 from __future__ import annotations
+
+import asyncio
+import queue
+import threading
+from concurrent.futures import Future
 
 from scrapy.crawler import Crawler
 
 from crawler.items import ArticleItem, AttachmentItem
 
+MAX_BATCH = 100
+
 
 class ArchivePipeline:
     def __init__(self, crawler: Crawler):
         self.crawler = crawler
+        self.pending: queue.Queue = queue.Queue()
+        self.writer = threading.Thread(target=self._write_loop, name="archive-writer", daemon=True)
+        self.writer.start()
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ArchivePipeline:
         return cls(crawler)
 
-    def process_item(self, item):
-        spider = self.crawler.spider
+    def close_spider(self) -> None:
+        self.pending.put(None)
+        self.writer.join()
+
+    async def process_item(self, item):
+        done: Future = Future()
+        self.pending.put((item, done))
+        outcome = await asyncio.wrap_future(done)
         stats = self.crawler.stats
-        archive, site_id, run_id = spider.archive, spider.site_id, spider.run_id
         if isinstance(item, ArticleItem):
-            outcome = archive.store_article(site_id, run_id, item.capture, item.article)
             stats.inc_value(f"muniarchive/articles_{outcome}")
             if item.extraction_failed:
                 stats.inc_value("muniarchive/extraction_failures")
         elif isinstance(item, AttachmentItem):
-            outcome = archive.store_attachment(
-                site_id, run_id, item.url, article_url=item.article_url, link_text=item.link_text,
-                capture=item.capture, status=item.status, error=item.error,
-            )
             stats.inc_value(f"muniarchive/attachments_{outcome}")
         return item
+
+    def _write_loop(self) -> None:
+        while (first := self.pending.get()) is not None:
+            batch = [first]
+            while len(batch) < MAX_BATCH:
+                try:
+                    entry = self.pending.get_nowait()
+                except queue.Empty:
+                    break
+                if entry is None:
+                    self.pending.put(None)  # finish this batch, then stop
+                    break
+                batch.append(entry)
+            try:
+                outcomes = self.crawler.spider.archive.write_all([self._write_of(item) for item, _ in batch])
+            except Exception as exc:  # the items' own coroutines raise it, so Scrapy reports each
+                for _, done in batch:
+                    done.set_exception(exc)
+            else:
+                for (_, done), outcome in zip(batch, outcomes, strict=True):
+                    done.set_result(outcome)
+
+    def _write_of(self, item):
+        spider = self.crawler.spider
+        archive, site_id, run_id = spider.archive, spider.site_id, spider.run_id
+        if isinstance(item, ArticleItem):
+            return archive.article_write(site_id, run_id, item.capture, item.article)
+        return archive.attachment_write(
+            site_id, run_id, item.url, article_url=item.article_url, link_text=item.link_text,
+            capture=item.capture, status=item.status, error=item.error,
+        )

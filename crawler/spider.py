@@ -21,7 +21,7 @@ from twisted.python.failure import Failure
 from archive import Archive, ArticleData, CaptureData
 from crawler.clean.boilerplate import compile_rules
 from crawler.config import Config, Pagination, SiteConfig
-from crawler.extract import ExtractOptions, decode_body, extract_decoded, find_links
+from crawler.extract import ExtractOptions, decode_body, extract_decoded
 from crawler.items import ArticleItem, AttachmentItem
 from crawler.listing import parse_list_page
 
@@ -100,9 +100,9 @@ class SiteSpider(scrapy.Spider):
             source=extracted.source, reporters=extracted.reporters, editors=extracted.editors,
             original_title=extracted.original_title, quality=extracted.quality,
         ))
-        links = dict(find_links(decoded.text, response.url))
+        links = dict(extracted.links)
         attachments = [u for u in links if self.attachment_re.search(u) and self.allowed(u)]
-        known = self.archive.known_urls(self.site_id, attachments, kind="attachment")
+        known = self.archive.known_urls(self.site_id, attachments, kind="attachment") if attachments else set()
         for url in attachments:
             if url not in known:
                 yield scrapy.Request(url, callback=self.parse_attachment, errback=self.attachment_failed,

@@ -12,10 +12,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
+from functools import lru_cache
 from urllib.parse import urljoin
 
 import lxml.etree
 import lxml.html
+from lxml.cssselect import CSSSelector
 
 from crawler.clean import apply_rules, default_rules, find_mojibake, strip_pinyin
 from crawler.clean.boilerplate import Rule
@@ -40,6 +42,9 @@ _LABELS = {
     "editors": r"责任编辑|責任編輯|责编|責編|编辑|編輯|审核|審核|校对|校對|初审|初審|终审|終審|值班编辑",
     "original_title": r"原标题|原標題",
 }
+_BAIDU_SPANS = {"pubtime_baidu": "publish_time", "source_baidu": "source", "author_baidu": "reporters",
+                "editor_baidu": "editors"}
+_BAIDU_XPATH = "//*[" + " or ".join(f'@id="{span}"' for span in _BAIDU_SPANS) + "]"
 _ANY_LABEL = "|".join(f"(?P<{key}>{alts})" for key, alts in _LABELS.items())
 # a label, a colon, then its value up to the next label or the end of the line
 _FIELD = re.compile(rf"(?:{_ANY_LABEL})\s*[:：]\s*(?P<value>.*?)(?=\s*(?:{'|'.join(_LABELS.values())})\s*[:：]|$)")
@@ -73,6 +78,7 @@ class Article:
     original_title: str | None = None
     body: str | None = None
     quality: dict = field(default_factory=dict)
+    links: list[tuple[str, str]] = field(default_factory=list)  # every <a href> on the page, for the spider
 
     def as_record(self) -> dict:
         return {
@@ -110,6 +116,7 @@ def extract_from_html(html: str, url: str, options: ExtractOptions | None = None
     if doc is None:
         warnings.append("not an HTML page: no elements to extract from")
         return article
+    article.links = find_links(doc, url)
     for bad in doc.xpath("//comment() | //processing-instruction()"):
         _remove(bad)
     meta = _meta_tags(doc)
@@ -125,10 +132,8 @@ def extract_from_html(html: str, url: str, options: ExtractOptions | None = None
     offer("publish_time", meta.get("pubdate"), "meta")
     offer("source", meta.get("contentsource"), "meta")
     offer("reporters", meta.get("author"), "meta")
-    for key, span in (("publish_time", "pubtime_baidu"), ("source", "source_baidu"),
-                      ("reporters", "author_baidu"), ("editors", "editor_baidu")):
-        for node in doc.xpath(f'//*[@id="{span}"]'):
-            offer(key, _strip_label(_text(node)), "baidu")
+    for node in doc.xpath(_BAIDU_XPATH):
+        offer(_BAIDU_SPANS[node.get("id")], _strip_label(_text(node)), "baidu")
     selectors = options.selectors or {}
     for key in ("title", "publish_time", "source"):
         if selectors.get(key):
@@ -136,9 +141,8 @@ def extract_from_html(html: str, url: str, options: ExtractOptions | None = None
                 offer(key, _strip_label(_text(node)), "selector")
 
     body_node = _body_node(doc, selectors.get("body"))
-    for tag in DROP_TAGS:
-        for node in doc.iter(tag):
-            _remove(node)
+    for node in list(doc.iter(*DROP_TAGS)):
+        _remove(node)
 
     paragraphs: list[str] = []
     if body_node is not None:
@@ -258,11 +262,18 @@ def _meta_tags(doc) -> dict[str, str]:
     return meta
 
 
-def _select(doc, selector: str) -> list:
+@lru_cache(maxsize=256)
+def _compiled(selector: str) -> CSSSelector | None:
+    """CSS -> XPath translation costs more than running it; site selectors repeat on every page."""
     try:
-        return doc.cssselect(selector)
+        return CSSSelector(selector, translator="html")
     except Exception:  # cssselect raises several types for a bad selector
-        return []
+        return None
+
+
+def _select(doc, selector: str) -> list:
+    compiled = _compiled(selector)
+    return compiled(doc) if compiled is not None else []
 
 
 def _strip_label(text: str) -> str:

@@ -79,14 +79,30 @@ class SampleSite:
         self.articles = list(articles)
         self.released: set[int] = set()
         self.fault: str | None = None  # None | "500" | "stall"
+        self._live_key: int | None = None
+        self._pages: dict[tuple, Page] = {}
         self.delay = 0.0  # seconds every response waits: a slow server
         self.failing_paths: set[str] = set()  # paths (without query) that answer 500
 
     def live(self, column: str | None = None) -> list[SampleArticle]:
         """Published articles, newest first (the order of the site's list pages)."""
-        items = [a for a in self.articles if (not a.pending or a.article_id in self.released)
-                 and (column is None or a.column == column)]
-        return sorted(items, key=_dt, reverse=True)
+        if self._live_key != len(self.released):
+            self._live = sorted((a for a in self.articles if not a.pending or a.article_id in self.released),
+                                key=_dt, reverse=True)
+            self._paths = {self.article_path(a): a for a in self._live}
+            self._live_key = len(self.released)
+        return [a for a in self._live if column is None or a.column == column]
+
+    def page(self, path: str, query: str) -> Page:
+        """route(), remembered until the set of live articles changes (benchmarks fetch thousands)."""
+        key = (len(self.released), path, query)
+        if (page := self._pages.get(key)) is None:
+            page = self._pages[key] = self.route(path, parse_qs(query))
+        return page
+
+    def article_at(self, path: str) -> SampleArticle | None:
+        self.live()
+        return self._paths.get(path)
 
     def pages_of(self, column: str) -> list[list[SampleArticle]]:
         items = self.live(column)
@@ -236,9 +252,9 @@ class TrsSite(SampleSite):
             if stem.startswith("index_") and stem[6:].isdigit():
                 return self.list_page(column, int(stem[6:]))
             return not_found()
+        if article := self.article_at(path):
+            return self.article_page(article)
         for a in self.live(column):
-            if self.article_path(a) == path:
-                return self.article_page(a)
             for (name, _), attachment in zip(a.attachments, self.attachment_paths(a), strict=True):
                 if attachment == path:
                     return Page(200, "application/pdf", make_pdf(f"{self.key} {name}"))
@@ -359,9 +375,8 @@ class HanwebSite(SampleSite):
                 if any(name == n for n, _ in a.attachments):
                     return Page(200, "application/pdf", make_pdf(f"{self.key} {name}"))
             return not_found()
-        for a in self.live():
-            if self.article_path(a) == path:
-                return self.article_page(a)
+        if article := self.article_at(path):
+            return self.article_page(article)
         return not_found()
 
     def config_entry(self, base_url: str) -> dict:
@@ -471,9 +486,8 @@ class NewsSite(SampleSite):
             for index in range(len(self.pages_of(column))):
                 if path == self.list_path(column, index):
                     return self.list_page(column, index)
-        for a in self.live():
-            if self.article_path(a) == path:
-                return self.article_page(a)
+        if article := self.article_at(path):
+            return self.article_page(article)
         return not_found()
 
     def config_entry(self, base_url: str) -> dict:
@@ -510,7 +524,7 @@ class _Handler(BaseHTTPRequestHandler):
             page = Page(200, "text/plain", ROBOTS)
         else:
             try:
-                page = self.site.route(split.path, parse_qs(split.query))
+                page = self.site.page(split.path, split.query)
             except Exception as exc:  # a bug in a sample page should show, not hang the crawl
                 page = Page(500, "text/plain", f"sample site error: {exc!r}".encode())
         self.send_response(page.status)

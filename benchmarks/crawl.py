@@ -1,0 +1,116 @@
+"""Crawl speed and memory: our full crawl against a bare Scrapy spider, same pages, same run.
+
+    python benchmarks/crawl.py [--articles 2000]
+
+A generated TRS-style site with N articles is served on 127.0.0.1. Our crawl (`python -m
+crawler crawl`, in its own process, into a fresh SQLite archive) walks its list pages,
+fetches, decodes, extracts, cleans and archives every article. Then a bare Scrapy spider,
+also in its own process with the same politeness settings, fetches the same URLs and does
+nothing with them. Pages per second come from Scrapy's own clock (elapsed_time_seconds);
+peak memory is each process's maximum resident set size.
+Targets (issue 2): ours >= 0.7 x the bare spider's pages/s; ours < 300 MB peak.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from archive import Archive  # noqa: E402
+from crawler.config import load_config  # noqa: E402
+from crawler.samplesites.server import SampleSites  # noqa: E402
+from crawler.samplesites.synthetic import SyntheticTrsSite  # noqa: E402
+from scheduler.runner import run_crawl  # noqa: E402
+
+BARE_SPIDER = r"""
+import json, resource, sys
+import scrapy
+from scrapy.crawler import CrawlerProcess
+from crawler.config import load_config
+from crawler.settings import crawl_settings
+
+urls = json.load(open(sys.argv[2]))
+
+class Bare(scrapy.Spider):
+    name = "bare"
+    async def start(self):
+        for url in urls:
+            yield scrapy.Request(url)
+    def parse(self, response):
+        pass
+
+settings = crawl_settings(load_config(sys.argv[1]), log_level="WARNING")
+for key in ("ITEM_PIPELINES", "EXTENSIONS", "DOWNLOADER_MIDDLEWARES"):
+    settings.pop(key)
+process = CrawlerProcess(settings)
+crawler = process.create_crawler(Bare)
+process.crawl(crawler)
+process.start()
+stats = crawler.stats.get_stats()
+print(json.dumps({"responses": stats.get("downloader/response_count", 0),
+                  "elapsed": stats.get("elapsed_time_seconds"),
+                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+
+def crawl_once(args, round_number: int) -> tuple[dict, dict, float]:
+    """One round: our crawl into a fresh archive, then the bare spider over the URLs ours requested."""
+    with tempfile.TemporaryDirectory() as tmp, SampleSites([SyntheticTrsSite(args.articles)]) as sites:
+        tmp = Path(tmp)
+        document = sites.config(f"sqlite:///{tmp / 'archive.db'}", concurrency_per_domain=args.concurrency)
+        document["sites"][0]["pagination"]["max_pages"] = 1000
+        (tmp / "config.yaml").write_text(yaml.safe_dump(document, allow_unicode=True), encoding="utf-8")
+        config = load_config(tmp / "config.yaml")
+        archive = Archive(config.database_url)
+
+        ours = run_crawl(config, "synthetic-gov", archive, log_dir=tmp)
+        requested = [path for _, path in sites.take_requests()]
+        counts = archive.counts(archive.site_id("synthetic-gov"))
+        if ours.status != "succeeded" or counts["articles"] != args.articles:
+            raise SystemExit(f"our crawl did not finish: {ours.status} {ours.error} ({counts['articles']} articles)")
+
+        base = sites.base_url("synthetic-gov")
+        (tmp / "urls.json").write_text(json.dumps([base + p for p in requested if p != "/robots.txt"]))
+        bare_run = subprocess.run([sys.executable, "-c", BARE_SPIDER, str(tmp / "config.yaml"), str(tmp / "urls.json")],
+                                  capture_output=True, text=True, check=True, cwd=Path(__file__).resolve().parents[1])
+        bare = json.loads(bare_run.stdout.strip().splitlines()[-1])
+        our = {"responses": ours.stats["responses_by_status"].get("200", 0),
+               "elapsed": ours.stats["elapsed_seconds"], "peak_rss_mb": ours.stats["peak_rss_mb"]}
+        print(f"round {round_number}: ours {our['responses'] / our['elapsed']:.1f} pages/s, "
+              f"bare {bare['responses'] / bare['elapsed']:.1f} pages/s", flush=True)
+        return our, bare, (tmp / "archive.db").stat().st_size / 2**20
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--articles", type=int, default=2000)
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds; medians are reported")
+    args = parser.parse_args()
+
+    rounds = [crawl_once(args, n + 1) for n in range(args.rounds)]
+    rate = lambda run: run["responses"] / run["elapsed"]  # noqa: E731
+    ours = sorted((r[0] for r in rounds), key=rate)[len(rounds) // 2]
+    bare = sorted((r[1] for r in rounds), key=rate)[len(rounds) // 2]
+    ratios = sorted(rate(o) / rate(b) for o, b, _ in rounds)
+    print()
+    print("{:<12} {:>7} {:>8} {:>8} {:>8}".format("median", "pages", "seconds", "pages/s", "peak MB"))
+    for name, run in (("muniarchive", ours), ("bare scrapy", bare)):
+        print(f"{name:<12} {run['responses']:>7} {run['elapsed']:>8.1f} {rate(run):>8.1f} {run['peak_rss_mb']:>8.0f}")
+    peak = max(r[0]["peak_rss_mb"] for r in rounds)
+    print(f"ratio ours/bare: median {ratios[len(ratios) // 2]:.2f}, range {ratios[0]:.2f}-{ratios[-1]:.2f} "
+          f"(target >= 0.70); our peak memory {peak:.0f} MB (target < 300); "
+          f"archive {rounds[0][2]:.1f} MB for {args.articles} articles")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
