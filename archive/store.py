@@ -283,11 +283,3 @@ class Archive:
                 "attachments": session.scalar(
                     select(func.count()).select_from(Attachment).where(Attachment.site_id == site_id)),
             }
-
-    def find_article(self, url: str) -> Article | None:
-        with self.session() as session:
-            return session.scalars(select(Article).where(Article.canonical_url == canonical(url))).first()
-
-
-def capture_body(row: Capture) -> bytes:
-    return zlib.decompress(row.body_zlib)

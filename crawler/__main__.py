@@ -45,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
 
-    process = CrawlerProcess(crawl_settings(config, args.log_file, args.log_level), install_root_handler=True)
+    process = CrawlerProcess(crawl_settings(config, args.log_file, args.log_level))
     crawler = process.create_crawler(SiteSpider)
     try:
         process.crawl(crawler, config=config, site=site, archive=archive, site_id=site_id, run_id=run_id)
@@ -55,8 +55,11 @@ def main(argv: list[str] | None = None) -> int:
         archive.update_run(run_id, status="failed", error=str(exc))
         return EXIT_FAILED
     status = getattr(crawler.spider, "run_status", None)
-    if status is None:  # the spider never closed normally: record what we know
-        archive.update_run(run_id, status="failed", error="the crawl ended without closing its spider")
+    if status is None:  # the spider's outcome was never recorded (e.g. the archive refused it)
+        try:
+            archive.update_run(run_id, status="failed", error="the crawl ended without recording its outcome")
+        except ArchiveError as exc:
+            print(f"error: {exc}", file=sys.stderr)
         return EXIT_FAILED
     return {"succeeded": EXIT_OK, "interrupted": EXIT_INTERRUPTED}.get(status, EXIT_FAILED)
 

@@ -26,6 +26,7 @@ class ArchivePipeline:
         self.pending: queue.Queue = queue.Queue()
         self.writer = threading.Thread(target=self._write_loop, name="archive-writer", daemon=True)
         self.writer.start()
+        self.closing = False
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ArchivePipeline:
@@ -38,7 +39,11 @@ class ArchivePipeline:
     async def process_item(self, item):
         done: Future = Future()
         self.pending.put((item, done))
-        outcome = await asyncio.wrap_future(done)
+        try:
+            outcome = await asyncio.wrap_future(done)
+        except Exception as exc:
+            self._archive_failed(item, exc)
+            raise
         stats = self.crawler.stats
         if isinstance(item, ArticleItem):
             stats.inc_value(f"muniarchive/articles_{outcome}")
@@ -47,6 +52,21 @@ class ArchivePipeline:
         elif isinstance(item, AttachmentItem):
             stats.inc_value(f"muniarchive/attachments_{outcome}")
         return item
+
+    def _archive_failed(self, item, exc: Exception) -> None:
+        """The archive refused a write (disk full, database gone): stop, and fail the run.
+
+        Going on would fetch pages that cannot be kept; the records not written are still
+        missing from the archive, so the next run fetches them again.
+        """
+        spider = self.crawler.spider
+        url = item.capture.url if isinstance(item, ArticleItem) else item.url
+        spider.failures.insert(0, {"url": url, "kind": "archive", "error": f"{url}: {exc}"})
+        self.crawler.stats.inc_value("muniarchive/errors")
+        if not self.closing:
+            self.closing = True
+            # not awaited: closing waits for in-flight items, this one among them
+            asyncio.ensure_future(self.crawler.engine.close_spider_async(reason="archive_error"))
 
     def _write_loop(self) -> None:
         while (first := self.pending.get()) is not None:

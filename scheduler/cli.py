@@ -75,7 +75,7 @@ def cli() -> None:
 
 # ---------------------------------------------------------------------------- crawl
 
-def crawl_sites(config, keys: list[str], archive: Archive, json_output: bool):
+def crawl_sites(config, keys: list[str], archive: Archive):
     from scheduler.runner import run_crawl
 
     results = []
@@ -109,7 +109,7 @@ def crawl(sites: tuple[str, ...], all_sites: bool, config_path: str, json_output
         raise click.UsageError("name one or more sites, or give --all")
     keys = [s.key for s in config.sites] if all_sites else [config.site(k).key for k in sites]
     archive = Archive(config.database_url)
-    results = crawl_sites(config, keys, archive, json_output)
+    results = crawl_sites(config, keys, archive)
     if json_output:
         _print_json([r.__dict__ for r in results])
     else:
@@ -258,7 +258,7 @@ def demo(keep: str | None, json_output: bool) -> None:
                 encoding="utf-8")
             config = load(config_path)
             archive = Archive(config.database_url)
-            results = crawl_sites(config, [s.key for s in config.sites], archive, json_output)
+            results = crawl_sites(config, [s.key for s in config.sites], archive)
             summary = []
             for result in results:
                 counts = archive.counts(archive.site_id(result.site))

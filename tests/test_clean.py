@@ -41,6 +41,8 @@ def test_site_rules_are_data_too():
     ("居民消费价格(CPI)", "居民消费价格(CPI)"),
     ("第(1)项", "第(1)项"),
     ("濟寧臺(jì nán)", "濟寧臺"),
+    ("什么时候(shén me shí hou)", "什么时候"),
+    ("见附件(a)和(b)", "见附件(a)和(b)"),
 ])
 def test_pinyin_ruby_removed_and_other_brackets_kept(text, cleaned):
     assert strip_pinyin(text)[0] == cleaned

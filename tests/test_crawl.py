@@ -145,3 +145,23 @@ def test_after_an_incomplete_run_the_next_run_pages_past_known_articles(sample_s
 
     third = run_crawl(config, "changning-gov", archive)  # after a complete run: first page only
     assert third.stats["list_pages"] == 1 and third.stats["articles_new"] == 0
+
+
+def test_archive_refusing_writes_fails_the_run_and_keeps_what_was_stored(sample_sites, config, archive):
+    """A full disk mid-crawl: the crawl stops, the run says why, stored records stay whole."""
+    with archive.engine.begin() as connection:  # stands in for a disk that fills after 3 pages
+        connection.exec_driver_sql(
+            "CREATE TRIGGER disk_full BEFORE INSERT ON capture WHEN (SELECT count(*) FROM capture) >= 3 "
+            "BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END")
+    refused = run_crawl(config, "binhe-gov", archive)
+    assert refused.status == "failed" and "database or disk is full" in refused.error
+
+    with archive.session() as session:
+        stored = session.scalars(select(Article)).all()
+        assert len(stored) == 3
+        assert all(a.capture_id and a.version == 1 for a in stored)
+        assert session.scalar(select(func.count(ArticleVersion.id))) == 3
+
+    with archive.engine.begin() as connection:
+        connection.exec_driver_sql("DROP TRIGGER disk_full")
+    assert run_crawl(config, "binhe-gov", archive).stats["articles_new"] == 10
