@@ -226,6 +226,36 @@ def show(url: str, config_path: str, json_output: bool) -> None:
     console.print(article.body or "[red](no body extracted)[/red]", highlight=False)
 
 
+# ---------------------------------------------------------------------------- extract
+
+@cli.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+@click.option("--url", help="the page's URL (dates and links are read from it); default file://PATH")
+@click.option("--jsonl", is_flag=True, help="one JSON object per line (what ../shared/eval/score.py reads)")
+@fail_cleanly
+def extract(files: tuple[str, ...], url: str | None, jsonl: bool) -> None:
+    """Run the crawler's extract+clean code on saved pages: raw HTML bytes in any encoding,
+    or plain-text dumps (.txt). Prints one JSON object per file, `id` being the file's stem.
+
+    \b
+    Example:
+      muniarchive extract page.html --url http://www.example.gov.cn/art/2021/1/20/art_1_2.html
+      muniarchive extract ../shared/eval/dev/*.html --jsonl > predictions.jsonl
+    """
+    from crawler.extract import extract_article, extract_from_text
+
+    for name in files:
+        path = Path(name)
+        data = path.read_bytes()
+        page_url = url or path.resolve().as_uri()
+        if path.suffix.lower() == ".txt":
+            article = extract_from_text(data.decode("utf-8", errors="replace"), page_url)
+        else:
+            article = extract_article(data, page_url)
+        record = {"id": path.stem, **article.as_record()}
+        click.echo(json.dumps(record, ensure_ascii=False, indent=None if jsonl else 2))
+
+
 # ---------------------------------------------------------------------------- demo
 
 @cli.command()

@@ -76,7 +76,24 @@ def test_broken_config_names_key_and_value(tmp_path):
     assert "sites[1].pagination.kind: 'hanwbe' is not one of static, trs, hanweb, next_link" in result.stderr
 
 
-@pytest.mark.parametrize("command", ["", "demo", "crawl", "runs", "show"])
+@pytest.mark.parametrize("command", ["", "demo", "crawl", "runs", "show", "extract"])
 def test_help_teaches(command):
     out = run(*([command] if command else []), "--help").stdout
     assert "Usage:" in out and ("Example" in out or command in ("", "demo"))
+
+
+def test_extract_reads_saved_pages_and_text_dumps(tmp_path, sample_sites):
+    import urllib.request
+    url = sample_sites.base_url("binhe-gov") + "/zwdt/202609/t20260901_100101.html"
+    page = tmp_path / "city.html"
+    page.write_bytes(urllib.request.urlopen(url, timeout=10).read())  # GBK bytes, as crawled
+    dump = tmp_path / "dump.txt"
+    dump.write_text("滨河港集装箱吞吐量创新高\n來源:滨河日报 發布時間:2026-09-03 08:30:12\n"
+                    "今年1至8月，滨河港完成集装箱吞吐量186万标准箱。\n責任編輯:孙璟\n", encoding="utf-8")
+    lines = run("extract", page, dump, "--jsonl").stdout.splitlines()
+    city, text = (json.loads(line) for line in lines)
+    assert city["id"] == "city" and city["title"] == "滨河市召开2026年秋季安全生产工作会议"
+    assert city["publish_time"] == "2026-09-01T09:30+08:00" and city["quality"]["encoding"] == "gb18030"
+    assert (text["title"], text["source"], text["editors"]) == ("滨河港集装箱吞吐量创新高", "滨河日报", ["孙璟"])
+    assert text["publish_time"] == "2026-09-03T08:30:12+08:00"
+    assert text["body"] == "今年1至8月，滨河港完成集装箱吞吐量186万标准箱。"

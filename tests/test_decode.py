@@ -54,3 +54,12 @@ def test_undecodable_bytes_are_kept_with_replacement_and_a_warning():
 def test_unknown_label_is_reported_not_fatal():
     decoded = decode_body(page("x-klingon", "滨河").encode("utf-8"), None)
     assert "滨河" in decoded.text and any("unknown encoding" in w for w in decoded.warnings)
+
+
+def test_undeclared_gbk_with_a_corrupt_byte_is_not_read_as_a_western_codepage():
+    text = "【2005年中国革命历史巨作】【太行山上】 论坛首页 发表时间：2005-08-28 20:56:20 " * 20
+    body = f"<html><body><p>{text}</p></body></html>".encode("gbk")
+    body = body[:600] + b"\xc7" + body[600:]  # one damaged byte: no codec decodes it strictly
+    decoded = decode_body(body, None)
+    assert decoded.encoding == "gb18030" and decoded.step == "fallback"
+    assert "太行山上" in decoded.text and decoded.text.count("\ufffd") <= 2

@@ -6,6 +6,7 @@ from crawler.extract.article import (
     extract_article,
     extract_decoded,
     extract_from_html,
+    extract_from_text,
     find_links,
 )
 from crawler.extract.dates import PublishTime, parse_publish_time, publish_time_from_url
@@ -13,5 +14,5 @@ from crawler.extract.decode import Decoded, decode_body
 
 __all__ = [
     "Article", "Decoded", "ExtractOptions", "PublishTime", "decode_body", "extract_article",
-    "extract_decoded", "extract_from_html", "find_links", "parse_publish_time", "publish_time_from_url",
+    "extract_decoded", "extract_from_html", "extract_from_text", "find_links", "parse_publish_time", "publish_time_from_url",
 ]

@@ -51,8 +51,10 @@ _FIELD = re.compile(rf"(?:{_ANY_LABEL})\s*[:：]\s*(?P<value>.*?)(?=\s*(?:{'|'.j
 _LEAD_REPORTERS = re.compile(r"^.{0,30}?(?:讯|訊|消息)\s*[（(](?P<names>[^）)]{2,40})[）)]")
 _NAME_SPLIT = re.compile(r"[\s、,，;；/]+")
 _REPORTER_ROLE = re.compile(r"^(记者|記者|通讯员|通訊員|实习生|實習生|作者)")
-_TITLE_SUFFIX = re.compile(r"\s*(?:[_|｜]|\s[-–—]\s).*$")
+# the last separator, then a short site name
+_TITLE_SUFFIX = re.compile(r"\s*(?:[_|｜]|--|\s[-–—]\s|-(?=[^-\s]{2,12}$))\s*[^_|｜]{1,20}$")
 _CJK = re.compile(r"[\u3400-\u9fff]")
+_PRIVATE_USE = re.compile(r"[\ue000-\uf8ff]")
 
 
 @dataclass
@@ -108,48 +110,66 @@ def extract_decoded(decoded: Decoded, url: str, options: ExtractOptions | None =
     return article
 
 
+class _Found(dict):
+    """field -> (value, origin); the first source to offer a non-empty value wins."""
+
+    def offer(self, key: str, value: str | None, origin: str) -> None:
+        value = _squash(value or "")
+        if value and key not in self:
+            self[key] = (value, origin)
+
+
 def extract_from_html(html: str, url: str, options: ExtractOptions | None = None) -> Article:
     options = options or ExtractOptions()
     article = Article(url=url, quality={"warnings": []})
-    warnings = article.quality["warnings"]
     doc = _parse(html)
     if doc is None:
-        warnings.append("not an HTML page: no elements to extract from")
+        article.quality["warnings"].append("not an HTML page: no elements to extract from")
         return article
     article.links = find_links(doc, url)
     for bad in doc.xpath("//comment() | //processing-instruction()"):
         _remove(bad)
     meta = _meta_tags(doc)
-    found: dict[str, tuple[str, str]] = {}  # field -> (value, origin)
-
-    def offer(key: str, value: str | None, origin: str) -> None:
-        value = _squash(value or "")
-        if value and key not in found:
-            found[key] = (value, origin)
+    found = _Found()
 
     # 1. government meta tags, 2. Baidu-news spans, 3. the site's selectors
-    offer("title", meta.get("articletitle"), "meta")
-    offer("publish_time", meta.get("pubdate"), "meta")
-    offer("source", meta.get("contentsource"), "meta")
-    offer("reporters", meta.get("author"), "meta")
+    found.offer("title", meta.get("articletitle"), "meta")
+    found.offer("publish_time", meta.get("pubdate"), "meta")
+    found.offer("source", meta.get("contentsource"), "meta")
+    found.offer("reporters", meta.get("author"), "meta")
     for node in doc.xpath(_BAIDU_XPATH):
-        offer(_BAIDU_SPANS[node.get("id")], _strip_label(_text(node)), "baidu")
+        found.offer(_BAIDU_SPANS[node.get("id")], _strip_label(_text(node)), "baidu")
     selectors = options.selectors or {}
     for key in ("title", "publish_time", "source"):
         if selectors.get(key):
             for node in _select(doc, selectors[key])[:1]:
-                offer(key, _strip_label(_text(node)), "selector")
+                found.offer(key, _strip_label(_text(node)), "selector")
 
     body_node = _body_node(doc, selectors.get("body"))
     for node in list(doc.iter(*DROP_TAGS)):
         _remove(node)
+    if body_node is None:
+        article.quality["warnings"].append("no article body found")
+    paragraphs = _paragraphs(body_node) if body_node is not None else []
+    return _complete(article, paragraphs, found, options, lambda: _lines_outside(doc, body_node),
+                     lambda: _guess_title(doc))
 
-    paragraphs: list[str] = []
-    if body_node is not None:
-        paragraphs = _paragraphs(body_node)
-    else:
-        warnings.append("no article body found")
 
+def extract_from_text(text: str, url: str, options: ExtractOptions | None = None) -> Article:
+    """A plain-text dump of a page (one paragraph a line): the first line is taken as the title."""
+    options = options or ExtractOptions()
+    article = Article(url=url, quality={"warnings": []})
+    lines = [line for line in (_squash(x) for x in text.splitlines()) if line]
+    if not lines:
+        article.quality["warnings"].append("empty text")
+        return article
+    title = strip_pinyin(lines[0])[0]
+    return _complete(article, lines[1:], _Found(), options, lambda: [], lambda: title)
+
+
+def _complete(article: Article, paragraphs: list[str], found: _Found, options: ExtractOptions,
+              lines_outside, guess_title) -> Article:
+    """The steps after the body's paragraphs are known, shared by HTML pages and text dumps."""
     # flattened pinyin hides labels (原標(biāo)題), so it goes before anything reads lines
     pinyin_removed = 0
     cleaned = []
@@ -157,26 +177,29 @@ def extract_from_html(html: str, url: str, options: ExtractOptions | None = None
         text, count = strip_pinyin(paragraph)
         pinyin_removed += count
         cleaned.append(text)
-    paragraphs = cleaned
+
+    title_value = found.get("title", (None,))[0] or guess_title()
+    article.title = _strip_title_suffix(title_value) if title_value else None
 
     # 4. the page's own metadata lines: in the body (then removed) and around the title
-    paragraphs = _take_metadata_lines(paragraphs, offer)
+    paragraphs = _take_metadata_lines(cleaned, found.offer)
     if "source" not in found or "publish_time" not in found:
-        for line in _lines_outside(doc, body_node):
+        outside = lines_outside()
+        # bylines sit just below the headline; look there first, then in the rest of the page
+        at = next((i for i, line in enumerate(outside) if article.title and article.title[:10] in line), 0)
+        outside = outside[at:] + outside[:at]
+        for line in outside:
             for key, value in _fields_in_line(line):
                 if key in ("source", "publish_time"):
-                    offer(key, value, "line")
-            if "publish_time" not in found and len(line) < 80 and _CJK.search(line) is None:
-                offer("publish_time", line if parse_publish_time(line, options.fetched_at) else None, "line")
+                    found.offer(key, value, "line")
+        for line in outside if "publish_time" not in found else ():
+            if len(line) <= 80 and parse_publish_time(line, absolute_only=True):
+                found.offer("publish_time", line, "line")
+                break
 
-    rules = default_rules() + tuple(options.rules)
-    paragraphs, fired = apply_rules(paragraphs, rules)
+    paragraphs, fired = apply_rules(paragraphs, default_rules() + tuple(options.rules))
     if paragraphs and "reporters" not in found and (m := _LEAD_REPORTERS.search(paragraphs[0])):
-        offer("reporters", m.group("names"), "lead")
-
-    # 5. generic guesses
-    title_value = found.get("title", (None,))[0] or _guess_title(doc)
-    article.title = _strip_title_suffix(title_value) if title_value else None
+        found.offer("reporters", m.group("names"), "lead")
     if article.title and paragraphs and _squash(paragraphs[0]) == article.title:
         paragraphs = paragraphs[1:]  # a body that repeats the headline
 
@@ -184,7 +207,7 @@ def extract_from_html(html: str, url: str, options: ExtractOptions | None = None
         value, origin = found["publish_time"]
         article.publish_time = parse_publish_time(value, options.fetched_at, options.tz)
         article.publish_time_origin = origin if article.publish_time else None
-    if article.publish_time is None and (from_url := publish_time_from_url(url, options.tz)):
+    if article.publish_time is None and (from_url := publish_time_from_url(article.url, options.tz)):
         article.publish_time, article.publish_time_origin = from_url, "url"
 
     article.source = _clean_source(found["source"][0]) if "source" in found else None
@@ -192,8 +215,8 @@ def extract_from_html(html: str, url: str, options: ExtractOptions | None = None
     article.editors = _names(found["editors"][0]) if "editors" in found else []
     article.original_title = found["original_title"][0] if "original_title" in found else None
     article.body = "\n".join(paragraphs) if paragraphs else None
-    if article.body is None and body_node is not None:
-        warnings.append("the article body is empty after cleaning")
+    if article.body is None and "no article body found" not in article.quality["warnings"]:
+        article.quality["warnings"].append("the article body is empty after cleaning")
     article.quality.update(
         pinyin_removed=pinyin_removed,
         mojibake=find_mojibake(article.body or ""),
@@ -367,6 +390,8 @@ def _take_metadata_lines(paragraphs: list[str], offer) -> list[str]:
         if near_edge and _is_metadata_line(candidate):
             for key, value in _fields_in_line(candidate):
                 offer(key, value, "line")
+            if parse_publish_time(candidate, absolute_only=True):  # an unlabelled date in a byline
+                offer("publish_time", candidate, "line")
             continue
         kept.append(line)
     return kept
@@ -387,19 +412,48 @@ def _lines_outside(doc, body_node) -> list[str]:
 
 
 def _guess_title(doc) -> str | None:
-    page_title = _squash(_text(doc.find(".//title"))) if doc.find(".//title") is not None else ""
-    for tag in ("h1", "h2"):
-        for node in doc.iter(tag):
-            text = _squash(_text(node))
-            if text and (not page_title or text in page_title or len(text) >= 6):
-                return text
-    og = doc.xpath('//meta[@property="og:title"]/@content')
-    return _squash(og[0]) if og else (page_title or None)
+    """The headline element that best matches the page's <title>, else the <title> itself.
+
+    Pages carry many headings (site banners, sidebars); the article's own headline is the one
+    the CMS also wrote into <title>, usually with the site's name appended.
+    """
+    node = doc.find(".//title")
+    page_title = _squash(_text(node)) if node is not None else ""
+    og = [_squash(x) for x in doc.xpath('//meta[@property="og:title"]/@content')]
+    best, best_score = None, 0.0
+    for heading in doc.iter("h1", "h2", "h3", "h4", "strong", "b", "font", "span", "div", "td", "p"):
+        text = _squash(_text(heading))
+        if not 4 <= len(text) <= 80:
+            continue
+        if page_title.startswith(text) or text in og:
+            score = len(text) + (20 if heading.tag in ("h1", "h2") else 0)
+        elif text in page_title:
+            score = len(text) / 2
+        else:
+            continue
+        if score > best_score:
+            best, best_score = text, score
+    if best is None:  # no heading echoes <title>: the first real headline, if any
+        best = next((t for h in doc.iter("h1", "h2") if 4 <= len(t := _squash(_text(h))) <= 80
+                     and not _is_link_only(h)), None)
+    return best or (og[0] if og else None) or page_title or None
+
+
+def _is_link_only(node) -> bool:
+    """A heading that is all link (a site logo, a column name) rather than a headline."""
+    link_text = sum(len(_squash(_text(a))) for a in node.iter("a"))
+    return link_text >= len(_squash(_text(node))) > 0
 
 
 def _strip_title_suffix(title: str) -> str:
-    stripped = _TITLE_SUFFIX.sub("", title)
-    return stripped if len(stripped) >= 4 else title
+    """Drop a site name appended to a headline: 标题_潍坊市人民政府, 标题 - 新华网, 标题--雅虎新闻."""
+    title = _PRIVATE_USE.sub("", title).strip()  # GBK user-defined glyphs: nothing a reader sees
+    for _ in range(2):
+        m = _TITLE_SUFFIX.search(title)
+        if not m or m.start() < 4:
+            break
+        title = title[:m.start()].rstrip()
+    return title
 
 
 def _clean_source(value: str) -> str:

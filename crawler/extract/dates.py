@@ -77,11 +77,13 @@ def _build(y: int, m: int, d: int, match: re.Match | None, tz: tzinfo) -> Publis
         return None
 
 
-def parse_publish_time(text: str, reference: datetime | None = None, tz: tzinfo = CHINA) -> PublishTime | None:
+def parse_publish_time(text: str, reference: datetime | None = None, tz: tzinfo = CHINA,
+                       *, absolute_only: bool = False) -> PublishTime | None:
     """The first publish time written in `text`, or None.
 
     A year-less date takes the year that puts it at or before `reference` (the fetch time);
-    relative forms (昨天, 3小时前) count back from `reference`.
+    relative forms (昨天, 3小时前) count back from `reference`. With absolute_only, only
+    dates that give year, month and day count (for unlabelled text, where 5月6日 may be anything).
     """
     if not text:
         return None
@@ -101,6 +103,8 @@ def parse_publish_time(text: str, reference: datetime | None = None, tz: tzinfo 
             pass
     if m := _COMPACT.search(text):
         return _build(int(m["y"]), int(m["m"]), int(m["d"]), None, tz)
+    if absolute_only:  # a bare year and month in running text is rarely the publish date
+        return None
     if m := _MONTH_ONLY.search(text):
         return PublishTime(datetime(int(m["y"]), int(m["m"]), 1, tzinfo=tz), "month")
     ref = (reference or datetime.now(tz)).astimezone(tz)

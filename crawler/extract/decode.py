@@ -31,6 +31,8 @@ _WIDER = {
     "iso-8859-1": ["cp1252"],
     "latin-1": ["cp1252"],
 }
+MIN_CHARDET_CONFIDENCE = 0.5
+FALLBACKS = ("gb18030", "utf-8", "big5hkscs")  # in order of preference on a tie
 _BOMS = [(codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16")]
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.I)
 _HEADER_CHARSET = re.compile(r"charset\s*=\s*[\"']?([A-Za-z0-9_.:-]+)", re.I)
@@ -54,6 +56,10 @@ def widen(label: str) -> list[str]:
         return [codecs.lookup(label).name]
     except LookupError:
         return []
+
+
+def _is_multibyte(label: str) -> bool:
+    return label.lower().replace("_", "-").startswith(("gb", "big5", "utf", "euc", "shift", "iso-2022", "hz", "cp9"))
 
 
 def declared_encodings(body: bytes, content_type: str | None) -> dict[str, str]:
@@ -103,10 +109,18 @@ def decode_body(body: bytes, content_type: str | None = None, override: str | No
     if (text := _strict(body, "utf-8")) is not None:
         return Decoded(text, "utf-8", "utf-8", declared, warnings)
 
-    guess = chardet.detect(body).get("encoding")
-    for codec in widen(guess) if guess else []:
-        if (text := _strict(body, codec)) is not None:
-            return Decoded(text, codec, "chardet", declared, warnings)
+    guess = chardet.detect(body)
+    # a multibyte guess must still decode the whole body strictly, which is evidence; a
+    # single-byte codec decodes any bytes, so only a confident guess of one counts
+    label = guess.get("encoding") or ""
+    if label and (_is_multibyte(label) or (guess.get("confidence") or 0) >= MIN_CHARDET_CONFIDENCE):
+        for codec in widen(label):
+            if (text := _strict(body, codec)) is not None:
+                return Decoded(text, codec, "chardet", declared, warnings)
 
-    warnings.append("no encoding decodes the body cleanly: decoded as gb18030 with replacement characters")
-    return Decoded(body.decode("gb18030", errors="replace"), "gb18030", "fallback", declared, warnings)
+    # a damaged page (a truncated or corrupted byte): the CJK codec that loses the least
+    text, codec = min(((body.decode(c, errors="replace"), c) for c in FALLBACKS),
+                      key=lambda pair: pair[0].count("\ufffd"))
+    warnings.append(f"no encoding decodes the body cleanly: decoded as {codec} with "
+                    f"{text.count(chr(0xFFFD))} replacement characters")
+    return Decoded(text, codec, "fallback", declared, warnings)
