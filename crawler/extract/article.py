@@ -37,8 +37,10 @@ DROP_TAGS = ("script", "style", "noscript", "iframe", "form", "button", "select"
 
 _LABELS = {
     "source": r"信息来源|文章来源|新闻来源|稿件来源|来源|信息來源|文章來源|來源|出处|出處",
-    "publish_time": r"发布时间|发布日期|發布時間|發佈時間|發布日期|更新时间|时间|日期|時間",
-    "reporters": r"作者|记者|記者|通讯员|通訊員|撰稿|文|摄|攝|文/图|文/圖",
+    "publish_time": r"发布时间|发布日期|發布時間|發佈時間|發布日期|发表时间|發表時間|发表日期|发表于|發表於|发稿时间|更新时间|时间|日期|時間",
+    "reporters": r"作者|记者|記者|通讯员|通訊員|撰稿|执笔人|執筆人|执笔|執筆|文|摄|攝|文/图|文/圖",
+    # credited but not a field of the record: the line goes, the names are not kept
+    "credits": r"译者|譯者|翻译|翻譯|译|譯|责任校对|图片|圖片|制图|製圖|视频|視頻|出品|监制|監製|策划|策劃",
     "editors": r"责任编辑|責任編輯|责编|責編|编辑|編輯|审核|審核|校对|校對|初审|初審|终审|終審|值班编辑",
     "original_title": r"原标题|原標題",
 }
@@ -49,12 +51,22 @@ _ANY_LABEL = "|".join(f"(?P<{key}>{alts})" for key, alts in _LABELS.items())
 # a label, a colon, then its value up to the next label or the end of the line
 _FIELD = re.compile(rf"(?:{_ANY_LABEL})\s*[:：]\s*(?P<value>.*?)(?=\s*(?:{'|'.join(_LABELS.values())})\s*[:：]|$)")
 _LEAD_REPORTERS = re.compile(r"^.{0,30}?(?:讯|訊|消息)\s*[（(](?P<names>[^）)]{2,40})[）)]")
-_NAME_SPLIT = re.compile(r"[\s、,，;；/]+")
+_NAME_SPLIT = re.compile(r"[\s、,，;；/&＆]+")
+_NAMES = r"[\u4e00-\u9fff·]{2,5}(?:[\s、,，&＆]+[\u4e00-\u9fff·]{2,5}){0,5}"
+# a line that is only a byline: 本报记者 张三 李四, □ 记者 王五 发自北京, 执笔/甲、乙
+_BYLINE = re.compile(rf"^[□■●◆\s]*(?:本报|本刊|本台|本网|本報|本網)?(?:特约|特約)?(?:记者|記者|通讯员|通訊員|实习生|實習生|"
+                     rf"撰文|执笔|執筆)\s*[:：/]?\s*(?P<names>{_NAMES})\s*(?:发自\S{{2,6}}|發自\S{{2,6}}|报道|報道)?$")
+# a closing credit in brackets: （袁源） （记者 张三）
+_BRACKET_BYLINE = re.compile(rf"^[（(]\s*(?:记者|記者|文|作者)?\s*(?P<names>{_NAMES})\s*[)）]$")
+_BARE_NAME = re.compile(r"^[\u4e00-\u9fff·]{2,4}$")
+# 澎湃-style byline under the headline: 石佳/中国青年报
+_NAME_SOURCE = re.compile(r"^(?P<names>[\u4e00-\u9fff·]{2,4})\s*/\s*(?P<source>[\u4e00-\u9fffA-Za-z]{2,14})$")
 _REPORTER_ROLE = re.compile(r"^(记者|記者|通讯员|通訊員|实习生|實習生|作者)")
 # the last separator, then a short site name
 _TITLE_SUFFIX = re.compile(r"\s*(?:[_|｜]|--|\s[-–—]\s|-(?=[^-\s]{2,12}$))\s*[^_|｜]{1,20}$")
 _CJK = re.compile(r"[\u3400-\u9fff]")
 _PRIVATE_USE = re.compile(r"[\ue000-\uf8ff]")
+_SENTENCE_END = re.compile(r"[。！？!?；;]")
 
 
 @dataclass
@@ -198,10 +210,9 @@ def _complete(article: Article, paragraphs: list[str], found: _Found, options: E
                 break
 
     paragraphs, fired = apply_rules(paragraphs, default_rules() + tuple(options.rules))
+    paragraphs = _trim_edges(paragraphs, article.title, found)
     if paragraphs and "reporters" not in found and (m := _LEAD_REPORTERS.search(paragraphs[0])):
         found.offer("reporters", m.group("names"), "lead")
-    if article.title and paragraphs and _squash(paragraphs[0]) == article.title:
-        paragraphs = paragraphs[1:]  # a body that repeats the headline
 
     if "publish_time" in found:
         value, origin = found["publish_time"]
@@ -339,26 +350,42 @@ def _densest(doc):
 
 
 def _paragraphs(node) -> list[str]:
-    """Text of a body node split at block boundaries (<p>, <div>, <br> ...), blank lines dropped."""
-    parts: list[str] = []
+    """Text of a body node split at block boundaries (<p>, <div>, <br> ...), blank lines dropped.
 
-    def walk(element) -> None:
+    A line that is mostly link text (related links, a forum's thread list, navigation) is
+    not prose and is left out.
+    """
+    lines: list[tuple[list[str], int]] = [([], 0)]
+
+    def add(text: str, in_link: bool) -> None:
+        parts, link_chars = lines[-1]
+        parts.append(text)
+        if in_link:
+            lines[-1] = (parts, link_chars + len(text.strip()))
+
+    def walk(element, in_link: bool) -> None:
         tag = element.tag if isinstance(element.tag, str) else ""
+        in_link = in_link or tag == "a"
         block = tag in BLOCK_TAGS
         if block:
-            parts.append("\n")
-        if element.text and tag not in DROP_TAGS:
-            parts.append(element.text)
+            lines.append(([], 0))
+        if element.text:
+            add(element.text, in_link)
         for child in element:
             if isinstance(child.tag, str) and child.tag not in DROP_TAGS:
-                walk(child)
+                walk(child, in_link)
             if child.tail:
-                parts.append(child.tail)
+                add(child.tail, in_link)
         if block:
-            parts.append("\n")
+            lines.append(([], 0))
 
-    walk(node)
-    return [line for line in (_squash(x) for x in "".join(parts).split("\n")) if line]
+    walk(node, False)
+    out = []
+    for parts, link_chars in lines:
+        text = _squash("".join(parts))
+        if text and link_chars <= 0.5 * len(text.replace(" ", "")):
+            out.append(text)
+    return out
 
 
 def _fields_in_line(line: str) -> list[tuple[str, str]]:
@@ -372,9 +399,13 @@ def _fields_in_line(line: str) -> list[tuple[str, str]]:
 
 
 def _is_metadata_line(line: str) -> bool:
-    """A line made only of label: value pairs (and dates), short enough to be a byline."""
+    """A line made only of label: value pairs (and dates), short enough to be a byline; or a
+    dateline that also names a labelled field (2005-04-05 06:40更新 来源：…)."""
     if len(line) > 120:
         return False
+    if (len(line) <= 100 and not _SENTENCE_END.search(line) and _FIELD.search(line)
+            and parse_publish_time(line, absolute_only=True)):
+        return True
     stripped = _FIELD.sub("", line)
     stripped = re.sub(r"[\d\s:：\-/年月日.|｜【】\[\]（）()]", "", stripped)
     return not stripped and bool(_FIELD.search(line))
@@ -392,6 +423,38 @@ def _take_metadata_lines(paragraphs: list[str], offer) -> list[str]:
                 offer(key, value, "line")
             if parse_publish_time(candidate, absolute_only=True):  # an unlabelled date in a byline
                 offer("publish_time", candidate, "line")
+            continue
+        kept.append(line)
+    return kept
+
+
+def _trim_edges(paragraphs: list[str], title: str | None, found: _Found) -> list[str]:
+    """Drop what pages print around an article but is not its text: at the head, the
+    headline again, a ——subtitle, the author's bare name, a dateline; bylines at either end.
+    """
+    start = 0
+    for line in paragraphs[:6]:
+        if title and (line == title or (len(line) >= 4 and line in title)) or start < 3 and line.startswith(("——", "--")) and len(line) <= 40:
+            pass
+        elif m := _NAME_SOURCE.match(line):
+            found.offer("reporters", m.group("names"), "byline")
+            found.offer("source", m.group("source"), "byline")
+        elif (m := _BYLINE.match(line)) or (start < 3 and (m := _BARE_NAME.match(line))):
+            found.offer("reporters", m.groupdict().get("names") or m.group(0), "byline")
+        elif len(line) <= 40 and parse_publish_time(line, absolute_only=True) and not _SENTENCE_END.search(line):
+            found.offer("publish_time", line, "line")
+        else:
+            break
+        start += 1
+    end = len(paragraphs)
+    while end > start and ((m := _BYLINE.match(paragraphs[end - 1])) or (m := _BRACKET_BYLINE.match(paragraphs[end - 1]))):
+        found.offer("reporters", m.group("names"), "byline")
+        end -= 1
+    # a byline may follow a pull-quote or standfirst rather than open the body
+    kept = []
+    for index, line in enumerate(paragraphs[start:end]):
+        if index < 4 and (m := _BYLINE.match(line)):
+            found.offer("reporters", m.group("names"), "byline")
             continue
         kept.append(line)
     return kept
