@@ -164,7 +164,7 @@ def extract_from_html(html: str, url: str, options: ExtractOptions | None = None
         article.quality["warnings"].append("no article body found")
     paragraphs = _paragraphs(body_node) if body_node is not None else []
     return _complete(article, paragraphs, found, options, lambda: _lines_outside(doc, body_node),
-                     lambda: _guess_title(doc))
+                     lambda: _guess_title(doc, body_node))
 
 
 def extract_from_text(text: str, url: str, options: ExtractOptions | None = None) -> Article:
@@ -474,32 +474,69 @@ def _lines_outside(doc, body_node) -> list[str]:
     return lines
 
 
-def _guess_title(doc) -> str | None:
-    """The headline element that best matches the page's <title>, else the <title> itself.
+def _guess_title(doc, body_node=None) -> str | None:
+    """The page's headline.
 
-    Pages carry many headings (site banners, sidebars); the article's own headline is the one
-    the CMS also wrote into <title>, usually with the site's name appended.
+    In order: the nearest heading-like element before the body whose text the CMS also wrote
+    into <title>; any element echoing a good share of <title> (a site name is a short part of
+    it); the nearest heading-like element before the body; <h1>, og:title, <title> itself.
     """
     node = doc.find(".//title")
     page_title = _squash(_text(node)) if node is not None else ""
     og = [_squash(x) for x in doc.xpath('//meta[@property="og:title"]/@content')]
+    near = _headings_before(doc, body_node) if body_node is not None else []
+
+    def echoes(text: str) -> bool:
+        return len(text) >= 4 and (text in page_title or text in og)
+
+    for text, _ in reversed(near):
+        if echoes(text):
+            return text
     best, best_score = None, 0.0
-    for heading in doc.iter("h1", "h2", "h3", "h4", "strong", "b", "font", "span", "div", "td", "p"):
+    for heading in doc.iter("h1", "h2", "h3", "h4", "h5", "strong", "b", "font", "span", "div", "td", "p", "a"):
         text = _squash(_text(heading))
-        if not 4 <= len(text) <= 80:
+        if not (echoes(text) and len(text) <= 80 and (len(text) >= 0.4 * len(page_title) or text in og)):
             continue
-        if page_title.startswith(text) or text in og:
-            score = len(text) + (20 if heading.tag in ("h1", "h2") else 0)
-        elif text in page_title:
-            score = len(text) / 2
-        else:
-            continue
+        # the headline, not the site name: Chinese headlines outweigh Latin site names of equal length
+        score = len(text) + len(_CJK.findall(text)) + (20 if heading.tag in ("h1", "h2") else 0)
         if score > best_score:
             best, best_score = text, score
-    if best is None:  # no heading echoes <title>: the first real headline, if any
+    if best is None and near:
+        marked = [text for text, is_marked in near if is_marked]
+        best = marked[-1] if marked else near[-1][0]
+    if best is None:
         best = next((t for h in doc.iter("h1", "h2") if 4 <= len(t := _squash(_text(h))) <= 80
                      and not _is_link_only(h)), None)
     return best or (og[0] if og else None) or page_title or None
+
+
+_TITLE_CLASS = re.compile(r"title|heading|headline|biaoti|^bt|_bt|tit\b", re.I)
+
+
+def _headings_before(doc, body_node) -> list[tuple[str, bool]]:
+    """Headline-like texts before the body, in page order, as (text, marked by tag or class);
+    when there are none, those in the first elements of the body."""
+    found: list[tuple[str, bool]] = []
+    inside = 0
+    for element in doc.iter():
+        if element is body_node:
+            if found:
+                break
+            inside = 1
+        if inside:
+            inside += 1
+            if inside > 12:
+                break
+        if not isinstance(element.tag, str):
+            continue
+        marked = bool(element.tag in ("h1", "h2", "h3", "h4", "h5") or _TITLE_CLASS.search(
+            f"{element.get('class') or ''} {element.get('id') or ''}"))
+        if not marked and element.tag not in ("strong", "b", "font"):
+            continue
+        text = _squash(_text(element))
+        if 4 <= len(text) <= 80 and not _SENTENCE_END.search(text[:-1]) and not _FIELD.search(text):
+            found.append((text, marked))
+    return found
 
 
 def _is_link_only(node) -> bool:
