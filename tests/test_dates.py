@@ -22,6 +22,9 @@ FETCHED = datetime(2026, 1, 5, 10, 0, tzinfo=CHINA)
     ("3小时前", "2026-01-05T07:00+08:00", "minute"),
     ("昨天", "2026-01-04", "day"),
     ("2021年3月", "2021-03", "month"),
+    ("发布日期： 7/5/2005 9:23:57 PM", "2005-07-05T21:23:57+08:00", "second"),
+    ("发表时间： 06/02/2022 - 13:48", "2022-02-06T13:48+08:00", "minute"),
+    ("25/12/2021", "2021-12-25", "day"),
 ])
 def test_forms(text, iso, precision):
     found = parse_publish_time(text, FETCHED)

@@ -51,13 +51,15 @@ _ANY_LABEL = "|".join(f"(?P<{key}>{alts})" for key, alts in _LABELS.items())
 # a label, a colon, then its value up to the next label or the end of the line
 _FIELD = re.compile(rf"(?:{_ANY_LABEL})\s*[:：]\s*(?P<value>.*?)(?=\s*(?:{'|'.join(_LABELS.values())})\s*[:：]|$)")
 _LEAD_REPORTERS = re.compile(r"^.{0,30}?(?:讯|訊|消息)\s*[（(](?P<names>[^）)]{2,40})[）)]")
-_NAME_SPLIT = re.compile(r"[\s、,，;；/&＆]+")
+_NAME_SPLIT = re.compile(r"\s*[、,，;；/&＆]\s*")
 _NAMES = r"[\u4e00-\u9fff·]{2,5}(?:[\s、,，&＆]+[\u4e00-\u9fff·]{2,5}){0,5}"
 # a line that is only a byline: 本报记者 张三 李四, □ 记者 王五 发自北京, 执笔/甲、乙
 _BYLINE = re.compile(rf"^[□■●◆\s]*(?:本报|本刊|本台|本网|本報|本網)?(?:特约|特約)?(?:记者|記者|通讯员|通訊員|实习生|實習生|"
                      rf"撰文|执笔|執筆)\s*[:：/]?\s*(?P<names>{_NAMES})\s*(?:发自\S{{2,6}}|發自\S{{2,6}}|报道|報道)?$")
 # a closing credit in brackets: （袁源） （记者 张三）
-_BRACKET_BYLINE = re.compile(rf"^[（(]\s*(?:记者|記者|文|作者)?\s*(?P<names>{_NAMES})\s*[)）]$")
+_BRACKET_BYLINE = re.compile(rf"^[（(]\s*(?:[\u4e00-\u9fff]{{0,6}}?(?:记者|記者)|文|作者)?\s*(?P<names>{_NAMES})\s*[)）]$")
+# the same closing credit run on at the end of the last paragraph: …信息交流。(信报记者 蔡雪婧)
+_TRAILING_BYLINE = re.compile(rf"[（(]\s*[\u4e00-\u9fff]{{0,6}}?(?:记者|記者)\s*(?P<names>{_NAMES})\s*[)）]\s*$")
 _BARE_NAME = re.compile(r"^[\u4e00-\u9fff·]{2,4}$")
 # 澎湃-style byline under the headline: 石佳/中国青年报
 _NAME_SOURCE = re.compile(r"^(?P<names>[\u4e00-\u9fff·]{2,4})\s*/\s*(?P<source>[\u4e00-\u9fffA-Za-z]{2,14})$")
@@ -148,7 +150,8 @@ def extract_from_html(html: str, url: str, options: ExtractOptions | None = None
     found.offer("title", meta.get("articletitle"), "meta")
     found.offer("publish_time", meta.get("pubdate"), "meta")
     found.offer("source", meta.get("contentsource"), "meta")
-    found.offer("reporters", meta.get("author"), "meta")
+    if _looks_like_people(meta.get("author") or ""):  # often the publisher's name instead
+        found.offer("reporters", meta.get("author"), "meta")
     for node in doc.xpath(_BAIDU_XPATH):
         found.offer(_BAIDU_SPANS[node.get("id")], _strip_label(_text(node)), "baidu")
     selectors = options.selectors or {}
@@ -195,15 +198,14 @@ def _complete(article: Article, paragraphs: list[str], found: _Found, options: E
 
     # 4. the page's own metadata lines: in the body (then removed) and around the title
     paragraphs = _take_metadata_lines(cleaned, found.offer)
-    if "source" not in found or "publish_time" not in found:
+    if not all(key in found for key in ("source", "publish_time", "reporters", "editors")):
         outside = lines_outside()
         # bylines sit just below the headline; look there first, then in the rest of the page
         at = next((i for i, line in enumerate(outside) if article.title and article.title[:10] in line), 0)
         outside = outside[at:] + outside[:at]
         for line in outside:
             for key, value in _fields_in_line(line):
-                if key in ("source", "publish_time"):
-                    found.offer(key, value, "line")
+                found.offer(key, value, "line")
         for line in outside if "publish_time" not in found else ():
             if len(line) <= 80 and parse_publish_time(line, absolute_only=True):
                 found.offer("publish_time", line, "line")
@@ -450,6 +452,9 @@ def _trim_edges(paragraphs: list[str], title: str | None, found: _Found) -> list
     while end > start and ((m := _BYLINE.match(paragraphs[end - 1])) or (m := _BRACKET_BYLINE.match(paragraphs[end - 1]))):
         found.offer("reporters", m.group("names"), "byline")
         end -= 1
+    for line in paragraphs[max(start, end - 2):end]:
+        if m := _TRAILING_BYLINE.search(line):
+            found.offer("reporters", m.group("names"), "byline")
     # a byline may follow a pull-quote or standfirst rather than open the body
     kept = []
     for index, line in enumerate(paragraphs[start:end]):
@@ -556,15 +561,33 @@ def _strip_title_suffix(title: str) -> str:
     return title
 
 
-def _clean_source(value: str) -> str:
-    value = re.split(r"\s{2,}|\s(?=(?:作者|记者|编辑|发布|时间|浏览))", value)[0]
-    return value.strip(" 　:：|｜")
+def _clean_source(value: str) -> str | None:
+    """The outlet's name alone: pages run widgets, dates and counters on after it."""
+    value = value.strip(" 　:：|｜[]【】()（）")
+    if "=" in value or '"' in value:  # attribute debris from broken markup, not a name
+        return None
+    if _CJK.search(value):  # Chinese outlet names have no spaces: what follows one is not the name
+        value = value.split()[0].strip(" 　:：|｜[]【】()（）")
+    return value or None
+
+
+_ORGANISATION = re.compile(r"集团|集團|出版社|网络|網絡|公司|报社|報社|传媒|傳媒|中心|网站|網站|[网網]$|Team|Inc|Ltd|Press|[_\d@]")
+
+
+def _looks_like_people(value: str) -> bool:
+    """Names of people rather than of an organisation or an account."""
+    names = _names(value)
+    return bool(names) and not any(_ORGANISATION.search(name) for name in names)
 
 
 def _names(value: str) -> list[str]:
+    """Person names from a byline value: 张三、李四 / 张三 李四 / 周思博 (Joel Spolsky)."""
     names = []
     for part in _NAME_SPLIT.split(_strip_label(value)):
-        part = _REPORTER_ROLE.sub("", part).strip("：: ")
-        if part and part not in names and len(part) <= 12:
-            names.append(part)
+        # spaces separate Chinese names, but belong inside a Latin one
+        pieces = part.split() if re.fullmatch(r"[\u4e00-\u9fff·]+(?:\s+[\u4e00-\u9fff·]+)*", part) else [part]
+        for name in pieces:
+            name = _REPORTER_ROLE.sub("", name).strip("：: ")
+            if name and name not in names and len(name) <= 24:
+                names.append(name)
     return names

@@ -23,6 +23,11 @@ _ABSOLUTE = re.compile(
     + r"(?P<d>3[01]|[12]\d|0?[1-9])(?!\d)\s*日?" + _TIME
 )
 _ISO = re.compile(r"(?<!\d)(?:19|20)\d\d-\d\d-\d\dT\d\d:\d\d(?::(?P<S>\d\d))?(?:\.\d+)?(?:Z|[+-]\d\d:?\d\d)")
+# 7/5/2005 9:23:57 PM (US, month first) and 06/02/2022 - 13:48 (day first): the year comes last
+_SLASHED = re.compile(
+    r"(?<![\d/])(?P<a>\d{1,2})/(?P<b>\d{1,2})/(?P<y>(?:19|20)\d\d)(?![\d/])"
+    r"(?:\s*-?\s*(?P<H>[01]?\d|2[0-3]):(?P<M>[0-5]\d)(?::(?P<S>[0-5]\d))?\s*(?P<ampm>[AaPp][Mm])?)?"
+)
 _COMPACT = re.compile(r"(?<!\d)(?P<y>(?:19|20)\d\d)(?P<m>0[1-9]|1[0-2])(?P<d>0[1-9]|[12]\d|3[01])(?!\d)")
 _MONTH_ONLY = re.compile(r"(?<!\d)(?P<y>(?:19|20)\d\d)\s*[-/.年]\s*(?P<m>1[0-2]|0?[1-9])(?!\d)\s*月?(?![\d日])")
 _PARTIAL = re.compile(
@@ -96,6 +101,8 @@ def parse_publish_time(text: str, reference: datetime | None = None, tz: tzinfo 
             pass
     if m := _ABSOLUTE.search(text):
         return _build(int(m["y"]), int(m["m"]), int(m["d"]), m, tz)
+    if m := _SLASHED.search(text):
+        return _slashed(m, tz)
     if m := _CN_DATE.search(text):
         try:
             return _build(_cn_number(m["y"]), _cn_number(m["m"]), _cn_number(m["d"]), None, tz)
@@ -128,6 +135,22 @@ def parse_publish_time(text: str, reference: datetime | None = None, tz: tzinfo 
         day = (ref - timedelta(days=n)).replace(hour=0, minute=0, second=0, microsecond=0)
         return PublishTime(day, "day")
     return None
+
+
+def _slashed(m: re.Match, tz: tzinfo) -> PublishTime | None:
+    a, b = int(m["a"]), int(m["b"])
+    # the number over 12 is the day; otherwise an AM/PM clock marks a US page (month first)
+    month_first = b > 12 or (a <= 12 and m["ampm"] is not None)
+    month, day = (a, b) if month_first else (b, a)
+    hour = int(m["H"]) if m["H"] else None
+    if hour is not None and m["ampm"]:
+        hour = hour % 12 + (12 if m["ampm"].lower() == "pm" else 0)
+    precision = "second" if m["S"] else "minute" if m["H"] else "day"
+    try:
+        value = datetime(int(m["y"]), month, day, hour or 0, int(m["M"] or 0), int(m["S"] or 0), tzinfo=tz)
+    except ValueError:
+        return None
+    return PublishTime(value, precision)
 
 
 def publish_time_from_url(url: str, tz: tzinfo = CHINA) -> PublishTime | None:
