@@ -57,10 +57,12 @@ _NAMES = r"[\u4e00-\u9fff·]{2,5}(?:[\s、,，&＆]+[\u4e00-\u9fff·]{2,5}){0,5}
 _BYLINE = re.compile(rf"^[□■●◆\s]*(?:本报|本刊|本台|本网|本報|本網)?(?:特约|特約)?(?:记者|記者|通讯员|通訊員|实习生|實習生|"
                      rf"撰文|执笔|執筆)\s*[:：/]?\s*(?P<names>{_NAMES})\s*(?:发自\S{{2,6}}|發自\S{{2,6}}|报道|報道)?$")
 # a closing credit in brackets: （袁源） （记者 张三）
-_BRACKET_BYLINE = re.compile(rf"^[（(]\s*(?:[\u4e00-\u9fff]{{0,6}}?(?:记者|記者)|文|作者)?\s*(?P<names>{_NAMES})\s*[)）]$")
+_ROLES_IN_BRACKETS = r"[\u4e00-\u9fff]{0,6}?(?:记者|記者|评论员|評論員|通讯员|通訊員)|文|作者"
+_NOT_NAMES = re.compile(r"^(?:完|待续|待續|未完待续|未完待續|续|續|全文完|图|圖|上|下|中|附|注|註)$")
+_BRACKET_BYLINE = re.compile(rf"^[（(]\s*(?:{_ROLES_IN_BRACKETS})?\s*(?P<names>{_NAMES})\s*[)）]$")
 # the same closing credit run on at the end of the last paragraph: …信息交流。(信报记者 蔡雪婧)
-_TRAILING_BYLINE = re.compile(rf"[（(]\s*[\u4e00-\u9fff]{{0,6}}?(?:记者|記者)\s*(?P<names>{_NAMES})\s*[)）]\s*$")
-_BARE_NAME = re.compile(r"^[\u4e00-\u9fff·]{2,4}$")
+_TRAILING_BYLINE = re.compile(rf"[。！？”][（(]\s*(?:{_ROLES_IN_BRACKETS})?\s*(?P<names>{_NAMES})\s*[)）]\s*$")
+_BARE_NAME = re.compile(r"^[\u4e00-\u9fff·]{2,4}$|^[\u4e00-\u9fff·]{2,3}(?:[、\s][\u4e00-\u9fff·]{2,3}){1,4}$")
 # 澎湃-style byline under the headline: 石佳/中国青年报
 _NAME_SOURCE = re.compile(r"^(?P<names>[\u4e00-\u9fff·]{2,4})\s*/\s*(?P<source>[\u4e00-\u9fffA-Za-z]{2,14})$")
 _REPORTER_ROLE = re.compile(r"^(记者|記者|通讯员|通訊員|实习生|實習生|作者)")
@@ -69,6 +71,10 @@ _TITLE_SUFFIX = re.compile(r"\s*(?:[_|｜]|--|\s[-–—]\s|-(?=[^-\s]{2,12}$))\
 _CJK = re.compile(r"[\u3400-\u9fff]")
 _PRIVATE_USE = re.compile(r"[\ue000-\uf8ff]")
 _SENTENCE_END = re.compile(r"[。！？!?；;]")
+# 发布时间 2005/03/15 22:36:13: the colon left out before a date
+_TIME_LABEL_NO_COLON = re.compile(r"(发布时间|发布日期|发表时间|发表日期|發布時間|發表時間|更新时间)\s+(?=\d)")
+# a reprint's closing citation: ——《滨河论坛》1998年3月号
+_CITATION = re.compile(r"^\s*(?:——|--)\s*《(?P<source>[^》]{2,30})》\s*(?P<issue>.{0,16})$")
 
 
 @dataclass
@@ -391,6 +397,7 @@ def _paragraphs(node) -> list[str]:
 
 
 def _fields_in_line(line: str) -> list[tuple[str, str]]:
+    line = _TIME_LABEL_NO_COLON.sub(r"\1：", line)
     out = []
     for m in _FIELD.finditer(line):
         key = next(k for k in _LABELS if m.group(k))
@@ -419,7 +426,13 @@ def _take_metadata_lines(paragraphs: list[str], offer) -> list[str]:
     kept = []
     for index, line in enumerate(paragraphs):
         near_edge = index < head or index >= len(paragraphs) - tail
-        candidate = line.strip("（）()【】[] ")
+        # （责任编辑：孙璟） is wrapped in brackets; 作者：周思博 (Joel Spolsky) only ends with one
+        candidate = line[1:-1].strip() if re.fullmatch(r"[（(【\[].*[）)】\]]", line) else line
+        if near_edge and (m := _CITATION.match(line)) and index >= len(paragraphs) - tail:
+            offer("source", m.group("source"), "citation")
+            if parse_publish_time(m.group("issue"), absolute_only=True) or re.search(r"\d{4}\s*年\s*\d{1,2}\s*月", m.group("issue")):
+                offer("publish_time", m.group("issue"), "citation")
+            continue
         if near_edge and _is_metadata_line(candidate):
             for key, value in _fields_in_line(candidate):
                 offer(key, value, "line")
@@ -449,17 +462,22 @@ def _trim_edges(paragraphs: list[str], title: str | None, found: _Found) -> list
             break
         start += 1
     end = len(paragraphs)
-    while end > start and ((m := _BYLINE.match(paragraphs[end - 1])) or (m := _BRACKET_BYLINE.match(paragraphs[end - 1]))):
+    while end > start and ((m := _BYLINE.match(paragraphs[end - 1])) or (
+            (m := _BRACKET_BYLINE.match(paragraphs[end - 1])) and not _NOT_NAMES.match(m.group("names")))):
         found.offer("reporters", m.group("names"), "byline")
         end -= 1
     for line in paragraphs[max(start, end - 2):end]:
-        if m := _TRAILING_BYLINE.search(line):
+        if (m := _TRAILING_BYLINE.search(line)) and not _NOT_NAMES.match(m.group("names")):
             found.offer("reporters", m.group("names"), "byline")
     # a byline may follow a pull-quote or standfirst rather than open the body
     kept = []
     for index, line in enumerate(paragraphs[start:end]):
         if index < 4 and (m := _BYLINE.match(line)):
             found.offer("reporters", m.group("names"), "byline")
+            continue
+        if index < 4 and len(line) <= 24 and parse_publish_time(line, absolute_only=True) \
+                and not _SENTENCE_END.search(line) and len(_CJK.findall(line)) <= 4:
+            found.offer("publish_time", line, "line")  # a bare dateline: 2005年1月2日
             continue
         kept.append(line)
     return kept
@@ -588,6 +606,6 @@ def _names(value: str) -> list[str]:
         pieces = part.split() if re.fullmatch(r"[\u4e00-\u9fff·]+(?:\s+[\u4e00-\u9fff·]+)*", part) else [part]
         for name in pieces:
             name = _REPORTER_ROLE.sub("", name).strip("：: ")
-            if name and name not in names and len(name) <= 24:
+            if name and name not in names and len(name) <= 24 and not re.search(r'[=":<>]', name):
                 names.append(name)
     return names
