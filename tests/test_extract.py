@@ -50,3 +50,17 @@ def test_metadata_lines_become_fields_and_leave_the_body():
         "滨河日报", "2026-09-03T08:30+08:00", "前8个月吞吐量186万标准箱")
     assert a.editors == ["孙璟"] and a.reporters == ["赵昇", "钱垚"]
     assert a.body.startswith("本报讯") and "责任编辑" not in a.body and "来源" not in a.body
+
+
+def test_a_notice_keeps_its_signature_and_date_while_a_dateline_under_the_headline_goes():
+    notice = """<html><body><h1>滨河市人民政府关于印发城市更新专项规划的通知</h1><div id="zoom">
+    <p>各县（市、区）人民政府，市政府各部门：</p>
+    <p>《滨河市城市更新专项规划》已经市政府同意，现印发给你们，请认真组织实施。</p>
+    <p>滨河市人民政府</p><p>2026年10月10日</p></div></body></html>""".encode()
+    a = extract_article(notice, "http://x.gov.cn/a.html")
+    assert a.body.endswith("滨河市人民政府\n2026年10月10日")
+    essay = """<html><body><h1>给计算机系学生的建议</h1><div id="zoom"><p>2005年1月2日</p>
+    <p>大学生们现在还是偶尔向我请教职业发展的问题，所以我把我的建议写下来，以供学生们阅读。</p>
+    </div></body></html>""".encode()
+    b = extract_article(essay, "http://x.com/a.html")
+    assert b.publish_time.isoformat() == "2005-01-02" and not b.body.startswith("2005")

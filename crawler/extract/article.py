@@ -470,15 +470,18 @@ def _trim_edges(paragraphs: list[str], title: str | None, found: _Found) -> list
         if (m := _TRAILING_BYLINE.search(line)) and not _NOT_NAMES.match(m.group("names")):
             found.offer("reporters", m.group("names"), "byline")
     # a byline may follow a pull-quote or standfirst rather than open the body
+    # (only before the first finished sentence: a notice ends with its signature's date)
     kept = []
+    prose = False
     for index, line in enumerate(paragraphs[start:end]):
-        if index < 4 and (m := _BYLINE.match(line)):
+        if not prose and index < 4 and (m := _BYLINE.match(line)):
             found.offer("reporters", m.group("names"), "byline")
             continue
-        if index < 4 and len(line) <= 24 and parse_publish_time(line, absolute_only=True) \
+        if not prose and index < 4 and len(line) <= 24 and parse_publish_time(line, absolute_only=True) \
                 and not _SENTENCE_END.search(line) and len(_CJK.findall(line)) <= 4:
             found.offer("publish_time", line, "line")  # a bare dateline: 2005年1月2日
             continue
+        prose = prose or line.endswith(("。", "！", "？", "”"))
         kept.append(line)
     return kept
 
