@@ -58,6 +58,8 @@ _BYLINE = re.compile(rf"^[□■●◆\s]*(?:本报|本刊|本台|本网|本報|
                      rf"撰文|执笔|執筆)\s*[:：/]?\s*(?P<names>{_NAMES})\s*(?:发自\S{{2,6}}|發自\S{{2,6}}|报道|報道)?$")
 # a closing credit in brackets: （袁源） （记者 张三）
 _ROLES_IN_BRACKETS = r"[\u4e00-\u9fff]{0,6}?(?:记者|記者|评论员|評論員|通讯员|通訊員)|文|作者"
+# WeChat-style closing credit: 经过文刃重新编排, 由张三整理
+_EDITED_BY = re.compile(r"^(?:经过|經過|经|經|由)(?P<names>[\u4e00-\u9fff]{2,4}?)(?:重新)?(?:编排|編排|编辑|編輯|整理)$")
 _NOT_NAMES = re.compile(r"^(?:完|待续|待續|未完待续|未完待續|续|續|全文完|图|圖|上|下|中|附|注|註)$")
 _BRACKET_BYLINE = re.compile(rf"^[（(]\s*(?:{_ROLES_IN_BRACKETS})?\s*(?P<names>{_NAMES})\s*[)）]$")
 # the same closing credit run on at the end of the last paragraph: …信息交流。(信报记者 蔡雪婧)
@@ -412,6 +414,7 @@ def _is_metadata_line(line: str) -> bool:
     dateline that also names a labelled field (2005-04-05 06:40更新 来源：…)."""
     if len(line) > 120:
         return False
+    line = _TIME_LABEL_NO_COLON.sub(r"\1：", line)
     if (len(line) <= 100 and not _SENTENCE_END.search(line) and _FIELD.search(line)
             and parse_publish_time(line, absolute_only=True)):
         return True
@@ -466,6 +469,9 @@ def _trim_edges(paragraphs: list[str], title: str | None, found: _Found) -> list
             (m := _BRACKET_BYLINE.match(paragraphs[end - 1])) and not _NOT_NAMES.match(m.group("names")))):
         found.offer("reporters", m.group("names"), "byline")
         end -= 1
+    while end > start and (m := _EDITED_BY.match(paragraphs[end - 1])):
+        found.offer("editors", m.group("names"), "byline")
+        end -= 1
     for line in paragraphs[max(start, end - 2):end]:
         if (m := _TRAILING_BYLINE.search(line)) and not _NOT_NAMES.match(m.group("names")):
             found.offer("reporters", m.group("names"), "byline")
@@ -477,6 +483,8 @@ def _trim_edges(paragraphs: list[str], title: str | None, found: _Found) -> list
         if not prose and index < 4 and (m := _BYLINE.match(line)):
             found.offer("reporters", m.group("names"), "byline")
             continue
+        if not prose and index < 4 and line.startswith(("——", "--")) and len(line) <= 40:
+            continue  # a ——subtitle under the headline
         if not prose and index < 4 and len(line) <= 24 and parse_publish_time(line, absolute_only=True) \
                 and not _SENTENCE_END.search(line) and len(_CJK.findall(line)) <= 4:
             found.offer("publish_time", line, "line")  # a bare dateline: 2005年1月2日
