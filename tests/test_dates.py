@@ -25,6 +25,7 @@ FETCHED = datetime(2026, 1, 5, 10, 0, tzinfo=CHINA)
     ("发布日期： 7/5/2005 9:23:57 PM", "2005-07-05T21:23:57+08:00", "second"),
     ("发表时间： 06/02/2022 - 13:48", "2022-02-06T13:48+08:00", "minute"),
     ("25/12/2021", "2021-12-25", "day"),
+    ("本页面最后修订于2022年2月9日 (星期三) 08:16。", "2022-02-09T08:16+08:00", "minute"),
 ])
 def test_forms(text, iso, precision):
     found = parse_publish_time(text, FETCHED)

@@ -36,8 +36,8 @@ BLOCK_TAGS = {
 DROP_TAGS = ("script", "style", "noscript", "iframe", "form", "button", "select", "textarea", "input", "nav")
 
 _LABELS = {
-    "source": r"信息来源|文章来源|新闻来源|稿件来源|来源|信息來源|文章來源|來源|出处|出處",
-    "publish_time": r"发布时间|发布日期|發布時間|發佈時間|發布日期|发表时间|發表時間|发表日期|发表于|發表於|发稿时间|更新时间|时间|日期|時間",
+    "source": r"信息来源|文章来源|新闻来源|稿件来源|来源于|来源|信息來源|文章來源|來源於|來源|出处|出處|来自|來自",
+    "publish_time": r"发布时间|发布日期|發布時間|發佈時間|發布日期|发表时间|發表時間|发表日期|发表于|發表於|发稿时间|更新时间|时间|日期|時間|发布|發布",
     "reporters": r"作者|记者|記者|通讯员|通訊員|撰稿|执笔人|執筆人|执笔|執筆|文|摄|攝|文/图|文/圖",
     # credited but not a field of the record: the line goes, the names are not kept
     "credits": r"译者|譯者|翻译|翻譯|译|譯|责任校对|图片|圖片|制图|製圖|视频|視頻|出品|监制|監製|策划|策劃",
@@ -137,6 +137,8 @@ class _Found(dict):
 
     def offer(self, key: str, value: str | None, origin: str) -> None:
         value = _squash(value or "")
+        if key == "source" and not _clean_source(value):
+            return  # 转载, widget debris: not an outlet, so a later candidate may be
         if value and key not in self:
             self[key] = (value, origin)
 
@@ -217,6 +219,8 @@ def _complete(article: Article, paragraphs: list[str], found: _Found, options: E
         for line in outside if "publish_time" not in found else ():
             if len(line) <= 80 and parse_publish_time(line, absolute_only=True):
                 found.offer("publish_time", line, "line")
+                if m := _OUTLET_AFTER_DATE.search(line):
+                    found.offer("source", m.group("source"), "line")
                 break
 
     paragraphs, fired = apply_rules(paragraphs, default_rules() + tuple(options.rules))
@@ -597,7 +601,15 @@ def _clean_source(value: str) -> str | None:
         return None
     if _CJK.search(value):  # Chinese outlet names have no spaces: what follows one is not the name
         value = value.split()[0].strip(" 　:：|｜[]【】()（）")
+    if value in _NOT_OUTLETS:
+        return None
     return value or None
+
+
+_NOT_OUTLETS = {"转载", "轉載", "转载文章", "原创", "原創", "本站", "本网", "本網", "网络", "網絡"}
+# an outlet named after a dateline: 2005年03月31日03:18 北京娱乐信报
+_OUTLET_AFTER_DATE = re.compile(r"(?:\d{1,2}:\d{2}(?::\d{2})?|\d{1,2}日)\s*(?P<source>[\u4e00-\u9fff]{2,10}"
+                                r"(?:报|報|网|網|社|台|刊|杂志|雜誌|新闻|新聞))$")
 
 
 _ORGANISATION = re.compile(r"集团|集團|出版社|网络|網絡|公司|报社|報社|传媒|傳媒|中心|网站|網站|[网網]$|Team|Inc|Ltd|Press|[_\d@]")
