@@ -72,9 +72,9 @@ _REPORTER_ROLE = re.compile(r"^(记者|記者|通讯员|通訊員|实习生|實�
 _TITLE_SUFFIX = re.compile(r"\s*(?:[_|｜]|--|\s[-–—]\s|-(?=[^-\s]{2,12}$))\s*[^_|｜]{1,20}$")
 _CJK = re.compile(r"[\u3400-\u9fff]")
 _PRIVATE_USE = re.compile(r"[\ue000-\uf8ff]")
-_SENTENCE_END = re.compile(r"[。！？!?；;]")
+_SENTENCE_END = re.compile(r"[。！？!?；]")  # not ASCII ";": counters use it (阅读:3727;评论:63)
 # 发布时间 2005/03/15 22:36:13: the colon left out before a date
-_TIME_LABEL_NO_COLON = re.compile(r"(发布时间|发布日期|发表时间|发表日期|發布時間|發表時間|更新时间)\s+(?=\d)")
+_TIME_LABEL_NO_COLON = re.compile(r"(发布时间|发布日期|发表时间|发表日期|發布時間|發表時間|更新时间|发表于|發表於)\s*(?=\d)")
 # a reprint's closing citation: ——《滨河论坛》1998年3月号
 _CITATION = re.compile(r"^\s*(?:——|--)\s*《(?P<source>[^》]{2,30})》\s*(?P<issue>.{0,16})$")
 
@@ -340,10 +340,15 @@ def _densest(doc):
     """Readability-style fallback: the element whose paragraphs carry the most prose.
 
     Each text block scores by its Chinese sentence punctuation, discounted by how much of it
-    is link text; the score goes to its parent (and half to the grandparent).
+    is link text; the score goes to its parent (and half to the grandparent). Blocks inside
+    comment threads, sidebars and footers are not candidates.
     """
+    unlikely = {node for marked in doc.iter() if isinstance(marked.tag, str) and _UNLIKELY.search(
+        f"{marked.get('id') or ''} {marked.get('class') or ''}") for node in marked.iter()}
     scores: dict = {}
     for block in doc.iter("p", "div", "td", "section", "li"):
+        if block in unlikely:
+            continue
         own = (block.text or "") + "".join((child.tail or "") for child in block)
         own += "".join(_text(c) for c in block if c.tag in ("span", "strong", "b", "font", "em", "a"))
         if len(own.strip()) < 10:
@@ -548,6 +553,8 @@ def _guess_title(doc, body_node=None) -> str | None:
     return best or (og[0] if og else None) or page_title or None
 
 
+# containers of what readers add or what surrounds an article, never its body (as in readability)
+_UNLIKELY = re.compile(r"comment|reply|feedback|pinglun|gentie|sidebar|related|footer|recommend", re.I)
 _TITLE_CLASS = re.compile(r"title|heading|headline|biaoti|^bt|_bt|tit\b", re.I)
 
 
