@@ -44,7 +44,7 @@ class SiteSpider(scrapy.Spider):
         self.origins = {urlsplit(u).netloc.lower() for u, _ in site.columns()}
         self.allowed_domains = sorted({urlsplit(u).hostname for u, _ in site.columns()} | set(site.allowed_domains))
         self.options = ExtractOptions(selectors=site.selectors.model_dump(), rules=compile_rules(
-            [rule.model_dump() for rule in site.boilerplate]), encoding=site.encoding)
+            [rule.model_dump() for rule in site.boilerplate]), encoding=site.encoding, collect_links=True)
         previous = archive.previous_run(site_id, run_id)
         self.deep = previous is None or not (previous.stats or {}).get("complete")
         self.failures: list[dict] = []

@@ -88,6 +88,7 @@ class ExtractOptions:
     encoding: str | None = None
     fetched_at: datetime | None = None
     tz: tzinfo = CHINA
+    collect_links: bool = False  # the crawler wants every link (attachments); resolving them costs
 
 
 @dataclass
@@ -102,7 +103,7 @@ class Article:
     original_title: str | None = None
     body: str | None = None
     quality: dict = field(default_factory=dict)
-    links: list[tuple[str, str]] = field(default_factory=list)  # every <a href> on the page, for the spider
+    links: list[tuple[str, str]] = field(default_factory=list)  # every <a href>, when options.collect_links
 
     def as_record(self) -> dict:
         return {
@@ -150,7 +151,8 @@ def extract_from_html(html: str, url: str, options: ExtractOptions | None = None
     if doc is None:
         article.quality["warnings"].append("not an HTML page: no elements to extract from")
         return article
-    article.links = find_links(doc, url)
+    if options.collect_links:
+        article.links = find_links(doc, url)
     for bad in doc.xpath("//comment() | //processing-instruction()"):
         _remove(bad)
     meta = _meta_tags(doc)
@@ -343,8 +345,8 @@ def _densest(doc):
     is link text; the score goes to its parent (and half to the grandparent). Blocks inside
     comment threads, sidebars and footers are not candidates.
     """
-    unlikely = {node for marked in doc.iter() if isinstance(marked.tag, str) and _UNLIKELY.search(
-        f"{marked.get('id') or ''} {marked.get('class') or ''}") for node in marked.iter()}
+    unlikely = {node for marked in doc.xpath("//*[@id or @class]")
+                if _UNLIKELY.search(f"{marked.get('id') or ''} {marked.get('class') or ''}") for node in marked.iter()}
     scores: dict = {}
     for block in doc.iter("p", "div", "td", "section", "li"):
         if block in unlikely:
@@ -537,6 +539,8 @@ def _guess_title(doc, body_node=None) -> str | None:
             return text
     best, best_score = None, 0.0
     for heading in doc.iter("h1", "h2", "h3", "h4", "h5", "strong", "b", "font", "span", "div", "td", "p", "a"):
+        if any(isinstance(child.tag, str) and child.tag in _CONTAINERS for child in heading):
+            continue  # a headline element holds inline text, not blocks
         text = _squash(_text(heading))
         if not (echoes(text) and len(text) <= 80 and (len(text) >= 0.4 * len(page_title) or text in og)):
             continue
@@ -555,6 +559,7 @@ def _guess_title(doc, body_node=None) -> str | None:
 
 # containers of what readers add or what surrounds an article, never its body (as in readability)
 _UNLIKELY = re.compile(r"comment|reply|feedback|pinglun|gentie|sidebar|related|footer|recommend", re.I)
+_CONTAINERS = {"div", "table", "tbody", "tr", "td", "ul", "ol", "li", "p", "section", "article", "form", "dl"}
 _TITLE_CLASS = re.compile(r"title|heading|headline|biaoti|^bt|_bt|tit\b", re.I)
 
 
