@@ -183,15 +183,29 @@ def extract_from_html(html: str, url: str, options: ExtractOptions | None = None
 
 
 def extract_from_text(text: str, url: str, options: ExtractOptions | None = None) -> Article:
-    """A plain-text dump of a page (one paragraph a line): the first line is taken as the title."""
+    """A plain-text dump of a page (one paragraph a line). Its first line is the title when it
+    reads like one (short, not a sentence) once leading metadata lines (来源：…) are set aside."""
     options = options or ExtractOptions()
     article = Article(url=url, quality={"warnings": []})
     lines = [line for line in (_squash(x) for x in text.splitlines()) if line]
     if not lines:
         article.quality["warnings"].append("empty text")
         return article
-    title = strip_pinyin(lines[0])[0]
-    return _complete(article, lines[1:], _Found(), options, lambda: [], lambda: title)
+    found = _Found()
+    while lines:
+        line = strip_pinyin(lines[0])[0]
+        if _is_metadata_line(line):
+            for key, value in _fields_in_line(line):
+                found.offer(key, value, "line")
+        elif len(line) <= 30 and not _CJK.search(line) and parse_publish_time(line, absolute_only=True):
+            found.offer("publish_time", line, "line")  # a bare dateline
+        else:
+            break
+        lines = lines[1:]
+    first = strip_pinyin(lines[0])[0] if lines else ""
+    # mojibake (?。) may sit inside a title: a line is a sentence when it ends like one
+    title = first if first and len(first) <= 80 and not first.endswith(("。", "！", "？", "”")) else None
+    return _complete(article, lines[1:] if title else lines, found, options, lambda: [], lambda: title)
 
 
 def _complete(article: Article, paragraphs: list[str], found: _Found, options: ExtractOptions,
@@ -238,7 +252,9 @@ def _complete(article: Article, paragraphs: list[str], found: _Found, options: E
         article.publish_time, article.publish_time_origin = from_url, "url"
 
     article.source = _clean_source(found["source"][0]) if "source" in found else None
-    article.reporters = _names(found["reporters"][0]) if "reporters" in found else []
+    # a lead's brackets name the station with the reporter: 濟寧新聞網訊(濟寧臺 吳鐘亮)
+    article.reporters = [n for n in _names(found["reporters"][0]) if not _ORGANISATION.search(n)] \
+        if "reporters" in found else []
     article.editors = _names(found["editors"][0]) if "editors" in found else []
     article.original_title = found["original_title"][0] if "original_title" in found else None
     article.body = "\n".join(paragraphs) if paragraphs else None
@@ -246,7 +262,8 @@ def _complete(article: Article, paragraphs: list[str], found: _Found, options: E
         article.quality["warnings"].append("the article body is empty after cleaning")
     article.quality.update(
         pinyin_removed=pinyin_removed,
-        mojibake=find_mojibake(article.body or ""),
+        mojibake=[{"field": name, **span} for name in ("title", "body")
+                  for span in find_mojibake(getattr(article, name) or "")],
         rules_fired=sorted(set(fired)),
     )
     return article
@@ -624,7 +641,7 @@ _OUTLET_AFTER_DATE = re.compile(r"(?:\d{1,2}:\d{2}(?::\d{2})?|\d{1,2}日)\s*(?P<
                                 r"(?:报|報|网|網|社|台|刊|杂志|雜誌|新闻|新聞))$")
 
 
-_ORGANISATION = re.compile(r"集团|集團|出版社|网络|網絡|公司|报社|報社|传媒|傳媒|中心|网站|網站|[网網]$|Team|Inc|Ltd|Press|[_\d@]")
+_ORGANISATION = re.compile(r"集团|集團|出版社|网络|網絡|公司|报社|報社|传媒|傳媒|中心|网站|網站|[网網台臺报報社]$|Team|Inc|Ltd|Press|[_\d@]")
 
 
 def _looks_like_people(value: str) -> bool:
