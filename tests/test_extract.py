@@ -64,3 +64,14 @@ def test_a_notice_keeps_its_signature_and_date_while_a_dateline_under_the_headli
     </div></body></html>""".encode()
     b = extract_article(essay, "http://x.com/a.html")
     assert b.publish_time.isoformat() == "2005-01-02" and not b.body.startswith("2005")
+
+
+def test_json_ld_metadata():
+    page = """<html><head><script type="application/ld+json">{"@context": "https://schema.org",
+    "@type": "NewsArticle", "headline": "滨河港集装箱吞吐量创新高", "datePublished": "2026-09-03T08:30:12+08:00",
+    "author": [{"@type": "Person", "name": "赵昇"}, {"@type": "Person", "name": "钱垚"}]}</script>
+    <script type="application/ld+json">{not json</script></head>
+    <body><div id="zoom"><p>今年1至8月，滨河港完成集装箱吞吐量186万标准箱，同比增长11.4%。</p></div></body></html>"""
+    a = extract_article(page.encode(), "http://n.com/1.html")
+    assert (a.title, a.publish_time.isoformat(), a.reporters) == (
+        "滨河港集装箱吞吐量创新高", "2026-09-03T08:30:12+08:00", ["赵昇", "钱垚"])

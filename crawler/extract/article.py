@@ -9,6 +9,7 @@ its date before it is stripped.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
@@ -156,6 +157,7 @@ def extract_from_html(html: str, url: str, options: ExtractOptions | None = None
     for bad in doc.xpath("//comment() | //processing-instruction()"):
         _remove(bad)
     meta = _meta_tags(doc)
+    linked_data = _json_ld(doc)  # before <script> elements are dropped
     found = _Found()
 
     # 1. government meta tags, 2. Baidu-news spans, 3. the site's selectors
@@ -179,7 +181,7 @@ def extract_from_html(html: str, url: str, options: ExtractOptions | None = None
         article.quality["warnings"].append("no article body found")
     paragraphs = _paragraphs(body_node) if body_node is not None else []
     return _complete(article, paragraphs, found, options, lambda: _lines_outside(doc, body_node),
-                     lambda: _guess_title(doc, body_node))
+                     lambda: _guess_title(doc, body_node), linked_data)
 
 
 def extract_from_text(text: str, url: str, options: ExtractOptions | None = None) -> Article:
@@ -209,8 +211,12 @@ def extract_from_text(text: str, url: str, options: ExtractOptions | None = None
 
 
 def _complete(article: Article, paragraphs: list[str], found: _Found, options: ExtractOptions,
-              lines_outside, guess_title) -> Article:
-    """The steps after the body's paragraphs are known, shared by HTML pages and text dumps."""
+              lines_outside, guess_title, fallbacks: list[tuple[str, str]] = ()) -> Article:
+    """The steps after the body's paragraphs are known, shared by HTML pages and text dumps.
+
+    `fallbacks` (JSON-LD) count only where the page shows nothing: on real pages they hold
+    UTC stamps, show names and wiki contributors rather than what readers see.
+    """
     # flattened pinyin hides labels (原標(biāo)題), so it goes before anything reads lines
     pinyin_removed = 0
     cleaned = []
@@ -238,6 +244,11 @@ def _complete(article: Article, paragraphs: list[str], found: _Found, options: E
                 if m := _OUTLET_AFTER_DATE.search(line):
                     found.offer("source", m.group("source"), "line")
                 break
+
+    for key, value in fallbacks:
+        found.offer(key, value, "json-ld")
+    if article.title is None and "title" in found:
+        article.title = found["title"][0]
 
     paragraphs, fired = apply_rules(paragraphs, default_rules() + tuple(options.rules))
     paragraphs = _trim_edges(paragraphs, article.title, found)
@@ -317,6 +328,24 @@ def _text(node) -> str:
 
 def _squash(text: str) -> str:
     return re.sub(r"[ \t\r\n\u3000\xa0]+", " ", text).strip()
+
+
+def _json_ld(doc) -> list[tuple[str, str]]:
+    """(field, value) from schema.org NewsArticle/Article blocks: headline, datePublished, author."""
+    out = []
+    for script in doc.xpath('//script[@type="application/ld+json"]'):
+        try:
+            data = json.loads(script.text or "")
+        except ValueError:
+            continue
+        for item in data if isinstance(data, list) else data.get("@graph", [data]) if isinstance(data, dict) else []:
+            if not isinstance(item, dict) or "Article" not in str(item.get("@type", "")):
+                continue
+            authors = item.get("author") or []
+            authors = authors if isinstance(authors, list) else [authors]
+            names = "、".join(a.get("name", "") if isinstance(a, dict) else str(a) for a in authors)
+            out += [("title", item.get("headline")), ("publish_time", item.get("datePublished")), ("reporters", names)]
+    return [(key, value) for key, value in out if isinstance(value, str) and value.strip()]
 
 
 def _meta_tags(doc) -> dict[str, str]:
@@ -641,7 +670,7 @@ _OUTLET_AFTER_DATE = re.compile(r"(?:\d{1,2}:\d{2}(?::\d{2})?|\d{1,2}日)\s*(?P<
                                 r"(?:报|報|网|網|社|台|刊|杂志|雜誌|新闻|新聞))$")
 
 
-_ORGANISATION = re.compile(r"集团|集團|出版社|网络|網絡|公司|报社|報社|传媒|傳媒|中心|网站|網站|[网網台臺报報社]$|Team|Inc|Ltd|Press|[_\d@]")
+_ORGANISATION = re.compile(r"贡献者|貢獻者|编辑部|編輯部|[Cc]ontributors|集团|集團|出版社|网络|網絡|公司|报社|報社|传媒|傳媒|中心|网站|網站|[网網台臺报報社]$|Team|Inc|Ltd|Press|[_\d@]")
 
 
 def _looks_like_people(value: str) -> bool:
