@@ -508,20 +508,28 @@ def _trim_edges(paragraphs: list[str], title: str | None, found: _Found) -> list
     headline again, a ——subtitle, the author's bare name, a dateline; bylines at either end.
     """
     start = 0
+    after_title = False
     for line in paragraphs[:6]:
-        if title and (line == title or (len(line) >= 4 and line in title)) or start < 3 and line.startswith(("——", "--")) and len(line) <= 40:
-            pass
+        was_after_title = after_title
+        after_title = bool(title) and (line == title or (len(line) >= 4 and line in title))
+        if after_title or (start < 3 and line.startswith(("——", "--")) and len(line) <= 40):
+            pass  # the headline again, or a ——subtitle
         elif m := _NAME_SOURCE.match(line):
             found.offer("reporters", m.group("names"), "byline")
             found.offer("source", m.group("source"), "byline")
-        elif (m := _BYLINE.match(line)) or (start < 3 and (m := _BARE_NAME.match(line))):
-            found.offer("reporters", m.groupdict().get("names") or m.group(0), "byline")
+        elif m := _BYLINE.match(line):
+            found.offer("reporters", m.group("names"), "byline")
+        elif start < 3 and _BARE_NAME.match(line):
+            if was_after_title:  # the author's name under the headline; above it, a stray label
+                found.offer("reporters", line, "byline")
         elif len(line) <= 40 and parse_publish_time(line, absolute_only=True) and not _SENTENCE_END.search(line):
             found.offer("publish_time", line, "line")
         else:
             break
         start += 1
     end = len(paragraphs)
+    while end > start and len(paragraphs[end - 1]) <= 4 and not _SENTENCE_END.search(paragraphs[end - 1]):
+        end -= 1  # crumbs of widgets after the text: 图集, +1, 返回
     while end > start and ((m := _BYLINE.match(paragraphs[end - 1])) or (
             (m := _BRACKET_BYLINE.match(paragraphs[end - 1])) and not _NOT_NAMES.match(m.group("names")))):
         found.offer("reporters", m.group("names"), "byline")
@@ -673,6 +681,9 @@ _OUTLET_AFTER_DATE = re.compile(r"(?:\d{1,2}:\d{2}(?::\d{2})?|\d{1,2}日)\s*(?P<
 _ORGANISATION = re.compile(r"贡献者|貢獻者|编辑部|編輯部|[Cc]ontributors|集团|集團|出版社|网络|網絡|公司|报社|報社|传媒|傳媒|中心|网站|網站|[网網台臺报報社]$|Team|Inc|Ltd|Press|[_\d@]")
 
 
+_WIDGET_WORDS = {"分享", "打印", "收藏", "评论", "評論", "关闭", "關閉", "字号", "字號", "转发", "轉發", "点赞", "點讚"}
+
+
 def _looks_like_people(value: str) -> bool:
     """Names of people rather than of an organisation or an account."""
     names = _names(value)
@@ -684,9 +695,12 @@ def _names(value: str) -> list[str]:
     names = []
     for part in _NAME_SPLIT.split(_strip_label(value)):
         # spaces separate Chinese names, but belong inside a Latin one
+        part = part.strip("：: ")
         pieces = part.split() if re.fullmatch(r"[\u4e00-\u9fff·]+(?:\s+[\u4e00-\u9fff·]+)*", part) else [part]
         for name in pieces:
             name = _REPORTER_ROLE.sub("", name).strip("：: ")
+            if name in _WIDGET_WORDS:
+                continue
             if name and name not in names and len(name) <= 24 and not re.search(r'[=":<>]', name):
                 names.append(name)
     return names
