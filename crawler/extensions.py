@@ -45,7 +45,9 @@ class RunRecorder:
     def spider_closed(self, spider, reason: str) -> None:
         stats = run_stats(self.crawler.stats.get_stats())
         stats["finish_reason"] = reason
+        spider.extractor.shutdown(wait=True)  # so its worker's memory is counted below
         stats["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+        stats["worker_peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1)
         stats["failed_urls"] = spider.failures[:20]
         # a column whose first list page could not be read means the site was not crawled
         if stats["list_failures"] or reason not in ("finished", "shutdown"):

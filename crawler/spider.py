@@ -8,8 +8,11 @@ article the archive lacks, unless the site's previous run did not see everything
 
 from __future__ import annotations
 
+import asyncio
+import multiprocessing
+import os
 import re
-from dataclasses import replace
+from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
@@ -19,9 +22,10 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
 from archive import Archive, ArticleData, CaptureData
+from crawler import extraction_worker
 from crawler.clean.boilerplate import compile_rules
 from crawler.config import Config, Pagination, SiteConfig
-from crawler.extract import ExtractOptions, decode_body, extract_decoded
+from crawler.extract import ExtractOptions, decode_body
 from crawler.items import ArticleItem, AttachmentItem
 from crawler.listing import parse_list_page
 
@@ -49,6 +53,13 @@ class SiteSpider(scrapy.Spider):
         self.deep = previous is None or not (previous.stats or {}).get("complete")
         self.failures: list[dict] = []
         self.run_status: str | None = None
+        # spawned, not forked: the crawl process already runs threads (reactor, archive writer)
+        self.extractor = ProcessPoolExecutor(max_workers=max(1, (os.cpu_count() or 2) - 1),
+                                             mp_context=multiprocessing.get_context("spawn"),
+                                             initializer=extraction_worker.start, initargs=(self.options,))
+
+    def closed(self, reason: str) -> None:
+        self.extractor.shutdown(wait=True, cancel_futures=True)
 
     # ------------------------------------------------------------------ requests
 
@@ -85,14 +96,14 @@ class SiteSpider(scrapy.Spider):
         if next_url and self.allowed(next_url) and (new or self.deep) and index + 1 < pagination.max_pages:
             yield self.list_request(next_url, start_url, pagination, index + 1)
 
-    def parse_article(self, response):
+    async def parse_article(self, response):
         content_type = response.headers.get("Content-Type", b"").decode("latin-1")
-        decoded = decode_body(response.body, content_type, self.site.encoding)
-        options = replace(self.options, fetched_at=datetime.now(UTC))
-        extracted = extract_decoded(decoded, response.url, options)
+        # in a worker process: extraction is CPU work that would otherwise hold up the reactor
+        # and the archive writer (one GIL); measured by benchmarks/crawl.py
+        decoded_info, extracted = await asyncio.wrap_future(self.extractor.submit(
+            extraction_worker.extract_page, response.body, response.url, content_type, datetime.now(UTC)))
         capture = capture_of(response)
-        capture.encoding, capture.encoding_step, capture.declared_encoding = (
-            decoded.encoding, decoded.step, decoded.declared)
+        capture.encoding, capture.encoding_step, capture.declared_encoding = decoded_info
         pt = extracted.publish_time
         yield ArticleItem(capture=capture, extraction_failed=extracted.body is None, article=ArticleData(
             title=extracted.title, body=extracted.body, publish_time=pt.value if pt else None,

@@ -48,6 +48,7 @@ _LABELS = {
 _BAIDU_SPANS = {"pubtime_baidu": "publish_time", "source_baidu": "source", "author_baidu": "reporters",
                 "editor_baidu": "editors"}
 _BAIDU_XPATH = "//*[" + " or ".join(f'@id="{span}"' for span in _BAIDU_SPANS) + "]"
+_LEADING_LABEL = re.compile(rf"^\s*(?:{'|'.join(_LABELS.values())})\s*[:：]\s*")
 _ANY_LABEL = "|".join(f"(?P<{key}>{alts})" for key, alts in _LABELS.items())
 # a label, a colon, then its value up to the next label or the end of the line
 _FIELD = re.compile(rf"(?:{_ANY_LABEL})\s*[:：]\s*(?P<value>.*?)(?=\s*(?:{'|'.join(_LABELS.values())})\s*[:：]|$)")
@@ -285,12 +286,20 @@ def find_links(html_or_doc, base_url: str) -> list[tuple[str, str]]:
     doc = _parse(html_or_doc) if isinstance(html_or_doc, str) else html_or_doc
     if doc is None:
         return []
+    origin = re.match(r"^[a-z]+://[^/]+", base_url)
     out = []
     for a in doc.iter("a"):
         href = (a.get("href") or "").strip()
         if not href or href.startswith(("javascript:", "mailto:", "#")):
             continue
-        out.append((urljoin(base_url, href).split("#", 1)[0], _squash(_text(a))))
+        # most hrefs are absolute or root-relative: no general join needed (it is the costly part)
+        if href.startswith(("http://", "https://")) and "/." not in href:
+            url = href
+        elif origin and href.startswith("/") and not href.startswith("//") and "/." not in href:
+            url = origin.group(0) + href
+        else:
+            url = urljoin(base_url, href)
+        out.append((url.split("#", 1)[0], _squash(_text(a))))
     return out
 
 
@@ -373,7 +382,7 @@ def _select(doc, selector: str) -> list:
 
 
 def _strip_label(text: str) -> str:
-    return re.sub(rf"^\s*(?:{'|'.join(_LABELS.values())})\s*[:：]\s*", "", _squash(text))
+    return _LEADING_LABEL.sub("", _squash(text))
 
 
 def _body_node(doc, selector: str | None):
@@ -565,8 +574,8 @@ def _lines_outside(doc, body_node) -> list[str]:
     ancestors = set(body_node.iterancestors()) if body_node is not None else set()
     lines = []
     for node in doc.iter("span", "div", "p", "td", "li", "em", "i", "font"):
-        if node in inside:
-            continue
+        if node in inside or (len(node) > 6 and node not in ancestors):
+            continue  # a container of many elements holds no single short line of its own
         own = _squash(node.text or "" if node in ancestors else _text(node))
         if own and len(own) <= 120:
             lines.append(own)

@@ -1,0 +1,27 @@
+"""The extraction worker process of a crawl: decode and extract pages off the reactor.
+
+Kept apart from crawler.spider so that a worker imports the extractor alone (not Scrapy or
+SQLAlchemy): it is spawned, and everything it imports is memory it holds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+
+from crawler.extract import ExtractOptions, decode_body, extract_decoded
+
+_options: ExtractOptions | None = None
+
+
+def start(options: ExtractOptions) -> None:
+    """Runs once in each worker: the site's options arrive once, not with every page."""
+    global _options
+    _options = options
+
+
+def extract_page(body: bytes, url: str, content_type: str, fetched_at: datetime):
+    """((encoding, step, declared), Article) for one page."""
+    options = replace(_options, fetched_at=fetched_at)
+    decoded = decode_body(body, content_type, options.encoding)
+    return (decoded.encoding, decoded.step, decoded.declared), extract_decoded(decoded, url, options)
