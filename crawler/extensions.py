@@ -45,7 +45,8 @@ class RunRecorder:
     def spider_closed(self, spider, reason: str) -> None:
         stats = run_stats(self.crawler.stats.get_stats())
         stats["finish_reason"] = reason
-        spider.extractor.shutdown(wait=True)  # so its worker's memory is counted below
+        # the spider's own close handler (connected before any extension's) has already
+        # shut its extraction worker down, so the worker's memory counts as a child's here
         stats["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
         stats["worker_peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1)
         stats["failed_urls"] = spider.failures[:20]

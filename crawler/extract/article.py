@@ -48,10 +48,11 @@ _LABELS = {
 _BAIDU_SPANS = {"pubtime_baidu": "publish_time", "source_baidu": "source", "author_baidu": "reporters",
                 "editor_baidu": "editors"}
 _BAIDU_XPATH = "//*[" + " or ".join(f'@id="{span}"' for span in _BAIDU_SPANS) + "]"
-_LEADING_LABEL = re.compile(rf"^\s*(?:{'|'.join(_LABELS.values())})\s*[:：]\s*")
+_LABEL_NAMES = "|".join(_LABELS.values())
+_LEADING_LABEL = re.compile(rf"^\s*(?:{_LABEL_NAMES})\s*[:：]\s*")
 _ANY_LABEL = "|".join(f"(?P<{key}>{alts})" for key, alts in _LABELS.items())
 # a label, a colon, then its value up to the next label or the end of the line
-_FIELD = re.compile(rf"(?:{_ANY_LABEL})\s*[:：]\s*(?P<value>.*?)(?=\s*(?:{'|'.join(_LABELS.values())})\s*[:：]|$)")
+_FIELD = re.compile(rf"(?:{_ANY_LABEL})\s*[:：]\s*(?P<value>.*?)(?=\s*(?:{_LABEL_NAMES})\s*[:：]|$)")
 _LEAD_REPORTERS = re.compile(r"^.{0,30}?(?:讯|訊|消息)\s*[（(](?P<names>[^）)]{2,40})[）)]")
 _NAME_SPLIT = re.compile(r"\s*[、,，;；/&＆]\s*")
 _NAMES = r"[\u4e00-\u9fff·]{2,5}(?:[\s、,，&＆]+[\u4e00-\u9fff·]{2,5}){0,5}"
@@ -230,7 +231,7 @@ def _complete(article: Article, paragraphs: list[str], found: _Found, options: E
     article.title = _strip_title_suffix(title_value) if title_value else None
 
     # 4. the page's own metadata lines: in the body (then removed) and around the title
-    paragraphs = _take_metadata_lines(cleaned, found.offer)
+    paragraphs = _take_metadata_lines(cleaned, found)
     if not all(key in found for key in ("source", "publish_time", "reporters", "editors")):
         outside = lines_outside()
         # bylines sit just below the headline; look there first, then in the rest of the page
@@ -489,7 +490,7 @@ def _is_metadata_line(line: str) -> bool:
     return not stripped and bool(_FIELD.search(line))
 
 
-def _take_metadata_lines(paragraphs: list[str], offer) -> list[str]:
+def _take_metadata_lines(paragraphs: list[str], found: _Found) -> list[str]:
     """Read label lines at the head and tail of the body into fields and drop them."""
     head, tail = 6, 8
     kept = []
@@ -498,15 +499,15 @@ def _take_metadata_lines(paragraphs: list[str], offer) -> list[str]:
         # （责任编辑：孙璟） is wrapped in brackets; 作者：周思博 (Joel Spolsky) only ends with one
         candidate = line[1:-1].strip() if re.fullmatch(r"[（(【\[].*[）)】\]]", line) else line
         if near_edge and (m := _CITATION.match(line)) and index >= len(paragraphs) - tail:
-            offer("source", m.group("source"), "citation")
+            found.offer("source", m.group("source"), "citation")
             if parse_publish_time(m.group("issue"), absolute_only=True) or re.search(r"\d{4}\s*年\s*\d{1,2}\s*月", m.group("issue")):
-                offer("publish_time", m.group("issue"), "citation")
+                found.offer("publish_time", m.group("issue"), "citation")
             continue
         if near_edge and _is_metadata_line(candidate):
             for key, value in _fields_in_line(candidate):
-                offer(key, value, "line")
+                found.offer(key, value, "line")
             if parse_publish_time(candidate, absolute_only=True):  # an unlabelled date in a byline
-                offer("publish_time", candidate, "line")
+                found.offer("publish_time", candidate, "line")
             continue
         kept.append(line)
     return kept
