@@ -21,4 +21,4 @@ COPY config.yaml ./
 
 USER 10001
 VOLUME ["/data"]
-CMD ["muniarchive", "crawl", "--all"]
+CMD ["muniarchive", "scheduler", "start"]

@@ -73,6 +73,8 @@ class CrawlRun(Base):
     stats: Mapped[dict] = mapped_column(JSON, default=dict)
     log_path: Mapped[str | None] = mapped_column(String(500))
     pid: Mapped[int | None] = mapped_column(Integer)
+    # what started it: manual (`muniarchive crawl`, the demo), schedule, or retry (of a failed scheduled run)
+    trigger: Mapped[str] = mapped_column(String(20), default="manual")
 
 
 class Capture(Base):
@@ -159,3 +161,34 @@ class Attachment(Base):
     status: Mapped[str] = mapped_column(String(20))
     error: Mapped[str | None] = mapped_column(Text)
     first_seen: Mapped[datetime] = mapped_column(AwareDateTime, default=utcnow)
+
+
+class SchedulerLease(Base):
+    """Who runs the scheduler on this archive: one row while a scheduler lives, kept fresh
+    by its heartbeat. A second scheduler on the same job store would run every crawl twice."""
+
+    __tablename__ = "scheduler_lease"
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(200))
+    host: Mapped[str] = mapped_column(String(200))
+    pid: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[datetime] = mapped_column(AwareDateTime, default=utcnow)
+    heartbeat_at: Mapped[datetime] = mapped_column(AwareDateTime, default=utcnow)
+
+
+class AlertIncident(Base):
+    """Something wrong with a site, open until a run shows it fixed. One alert when it opens
+    and one when it closes, however many runs it lasts."""
+
+    __tablename__ = "alert_incident"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("site.id"), index=True)
+    # failed | empty | extraction | missed
+    kind: Mapped[str] = mapped_column(String(20))
+    reason: Mapped[str] = mapped_column(Text)
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("crawl_run.id"))
+    opened_at: Mapped[datetime] = mapped_column(AwareDateTime, default=utcnow)
+    notified_at: Mapped[datetime | None] = mapped_column(AwareDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(AwareDateTime)
+    closed_by_run_id: Mapped[int | None] = mapped_column(ForeignKey("crawl_run.id"))
+    recovery_notified_at: Mapped[datetime | None] = mapped_column(AwareDateTime)

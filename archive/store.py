@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import re
 import zlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -21,7 +21,16 @@ from sqlalchemy.orm import Session, sessionmaker
 from w3lib.url import canonicalize_url
 
 from archive.db import ArchiveError, create_archive_engine, describe_url, migrate
-from archive.models import Article, ArticleVersion, Attachment, Capture, CrawlRun, Site, utcnow
+from archive.models import (
+    Article,
+    ArticleVersion,
+    Attachment,
+    Capture,
+    CrawlRun,
+    SchedulerLease,
+    Site,
+    utcnow,
+)
 
 NEW, UPDATED, UNCHANGED = "new", "updated", "unchanged"
 
@@ -144,9 +153,10 @@ class Archive:
         with self.session() as session:
             return session.scalar(select(Site.id).where(Site.key == key))
 
-    def start_run(self, site_id: int, pid: int | None = None, log_path: str | None = None) -> int:
+    def start_run(self, site_id: int, pid: int | None = None, log_path: str | None = None,
+                  trigger: str = "manual") -> int:
         def work(session: Session) -> int:
-            run = CrawlRun(site_id=site_id, status="running", stats={}, pid=pid, log_path=log_path)
+            run = CrawlRun(site_id=site_id, status="running", stats={}, pid=pid, log_path=log_path, trigger=trigger)
             session.add(run)
             session.flush()
             return run.id
@@ -172,6 +182,51 @@ class Archive:
         with self.session() as session:
             return session.scalar(select(CrawlRun).where(CrawlRun.site_id == site_id, CrawlRun.id < before_run)
                                   .order_by(CrawlRun.id.desc()).limit(1))
+
+    # ---------------------------------------------------------------- the scheduler's lease
+
+    def acquire_lease(self, name: str, holder: str, host: str, pid: int,
+                      stale: Callable[[SchedulerLease], bool]) -> SchedulerLease | None:
+        """Take the lease `name`; returns None when taken, else the row of its live holder.
+        A row that `stale` judges dead (no heartbeat, process gone) is taken over."""
+
+        def work(session: Session) -> SchedulerLease | None:
+            lease = session.get(SchedulerLease, name)
+            if lease is not None and not stale(lease):
+                return lease
+            now = utcnow()
+            if lease is None:
+                session.add(SchedulerLease(name=name, holder=holder, host=host, pid=pid, started_at=now,
+                                           heartbeat_at=now))
+            else:
+                lease.holder, lease.host, lease.pid, lease.started_at, lease.heartbeat_at = holder, host, pid, now, now
+            return None
+
+        try:
+            return self._write(work)
+        except IntegrityError:  # another scheduler inserted the row first
+            with self.session() as session:
+                return session.get(SchedulerLease, name)
+
+    def renew_lease(self, name: str, holder: str) -> bool:
+        """The holder's heartbeat; False when the lease is no longer its own."""
+
+        def work(session: Session) -> bool:
+            lease = session.get(SchedulerLease, name)
+            if lease is None or lease.holder != holder:
+                return False
+            lease.heartbeat_at = utcnow()
+            return True
+
+        return self._write(work)
+
+    def release_lease(self, name: str, holder: str) -> None:
+        def work(session: Session) -> None:
+            lease = session.get(SchedulerLease, name)
+            if lease is not None and lease.holder == holder:
+                session.delete(lease)
+
+        self._write(work)
 
     # ---------------------------------------------------------------- lookups
 

@@ -11,11 +11,19 @@ import json
 import os
 import re
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 DB_ENV = "MUNIARCHIVE_DB"
 DEFAULT_DB_URL = "sqlite:///data/muniarchive.db"
@@ -23,6 +31,22 @@ DEFAULT_DB_URL = "sqlite:///data/muniarchive.db"
 
 class ConfigError(Exception):
     """A config file that cannot be used; str() is the one-line message for the user."""
+
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def _seconds(value):
+    """A duration: seconds as a number, or a string such as 90s, 10m, 6h, 1d."""
+    if isinstance(value, str):
+        match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*", value)
+        if not match:
+            raise ValueError(f"{value!r} is not a duration (seconds, or a number with s, m, h or d: 10m, 6h)")
+        return float(match.group(1)) * _UNITS[match.group(2) or "s"]
+    return value
+
+
+Duration = Annotated[float, BeforeValidator(_seconds), Field(ge=0)]
 
 
 class _Strict(BaseModel):
@@ -172,9 +196,54 @@ class ArchiveConfig(_Strict):
     url: str = DEFAULT_DB_URL
 
 
+class SchedulerSettings(_Strict):
+    """How `muniarchive scheduler start` runs the sites' schedules."""
+
+    # each run starts up to this long after its cron time, chosen at random per run, so that
+    # sites sharing a schedule do not all start at once
+    jitter: Duration = 1800
+    # a run missed while the scheduler was down is still made (once) if it restarts within this
+    misfire_grace: Duration = 6 * 3600
+    max_parallel_crawls: int = Field(2, ge=1, le=32)
+    # a failed or timed-out scheduled run is tried again this many times, after retry_delay,
+    # doubling after each attempt
+    run_retries: int = Field(1, ge=0, le=10)
+    retry_delay: Duration = 600
+    # on SIGTERM/SIGINT, how long running crawls may go on before they are stopped
+    stop_grace: Duration = 300
+
+
+class AlertSettings(_Strict):
+    """Alerts through Apprise (https://github.com/caronc/apprise/wiki): one when an incident
+    opens, one when the site recovers."""
+
+    # Apprise URLs; ${NAME} is replaced by the environment variable NAME (keep secrets there)
+    urls: list[str] = []
+    # a run whose share of article pages that could not be extracted exceeds this (with at
+    # least min_pages article pages) means the site's layout has probably changed
+    extraction_failure_rate: float = Field(0.3, gt=0, le=1)
+    min_pages: int = Field(5, ge=1)
+    # a run archiving nothing is an incident when most of the site's last `lookback_runs`
+    # successful runs did archive something
+    lookback_runs: int = Field(5, ge=1)
+
+    def resolved_urls(self) -> list[str]:
+        """The URLs with ${NAME} replaced from the environment; a missing variable is a ConfigError."""
+
+        def value(match: re.Match) -> str:
+            name = match.group(1)
+            if name not in os.environ:
+                raise ConfigError(f"alerts.urls: environment variable {name} is not set")
+            return os.environ[name]
+
+        return [re.sub(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}", value, url) for url in self.urls]
+
+
 class Config(_Strict):
     archive: ArchiveConfig = ArchiveConfig()
     defaults: Defaults = Defaults()
+    scheduler: SchedulerSettings = SchedulerSettings()
+    alerts: AlertSettings = AlertSettings()
     sites: list[SiteConfig] = []
 
     # where the file was read from: relative paths (SQLite file) resolve against its folder
@@ -277,10 +346,32 @@ def _check_regex(value: str) -> None:
         raise ValueError(f"{value!r} is not a valid regular expression ({exc})") from None
 
 
-def _check_cron(value: str) -> None:
+_CRON_DAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def cron_trigger(expression: str, timezone: str, jitter: float = 0):
+    """An APScheduler CronTrigger from a crontab line: `minute hour day month day-of-week`,
+    or with a leading seconds field (six fields) for short test schedules.
+
+    Day-of-week numbers mean what crontab means (0 and 7 Sunday); APScheduler alone would
+    read 0 as Monday.
+    """
     from apscheduler.triggers.cron import CronTrigger
 
+    fields = expression.split()
+    if len(fields) not in (5, 6):
+        raise ValueError(f"{expression!r} is not a cron expression (5 fields, or 6 with seconds first)")
+    second = fields.pop(0) if len(fields) == 6 else "0"
+    minute, hour, day, month, day_of_week = fields
+    day_of_week = re.sub(r"(?<![/\d])([0-7])(?!\d)", lambda m: _CRON_DAYS[int(m.group(1))], day_of_week)
+    return CronTrigger(second=second, minute=minute, hour=hour, day=day, month=month, day_of_week=day_of_week,
+                       timezone=timezone, jitter=int(jitter) or None)
+
+
+def _check_cron(value: str) -> None:
     try:
-        CronTrigger.from_crontab(value)
+        cron_trigger(value, "UTC")
     except ValueError as exc:
-        raise ValueError(f"{value!r} is not a cron expression ({exc})") from None
+        message = str(exc)
+        raise ValueError(message if "cron expression" in message
+                         else f"{value!r} is not a cron expression ({message})") from None

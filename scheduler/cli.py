@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 import shutil
+import signal
 import sys
 import tempfile
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -16,10 +18,11 @@ import yaml
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from archive import Archive, ArchiveError
-from archive.models import Article, ArticleVersion, Attachment, Capture, CrawlRun, Site
+from archive.db import describe_url
+from archive.models import AlertIncident, Article, ArticleVersion, Attachment, Capture, CrawlRun, Site, utcnow
 from archive.store import canonical
 from crawler.config import ConfigError, load_config
 
@@ -67,8 +70,10 @@ def cli() -> None:
 
     \b
     Try it with no set-up:   muniarchive demo
+    Check a config:          muniarchive doctor --config config.yaml
     Crawl your sites:        muniarchive crawl --all --config config.yaml
-    See what ran:            muniarchive runs
+    Crawl them every night:  muniarchive scheduler start --config config.yaml
+    See what ran:            muniarchive runs / jobs / status
     Look at one record:      muniarchive show URL
     """
 
@@ -123,6 +128,192 @@ def crawl(sites: tuple[str, ...], all_sites: bool, config_path: str, json_output
             if r.error:
                 console.print(f"[red]{r.site}[/red]: {r.error}")
     if any(r.status != "succeeded" for r in results):
+        sys.exit(1)
+
+
+# ---------------------------------------------------------------------------- scheduler
+
+@cli.group("scheduler")
+def scheduler_group() -> None:
+    """The service that crawls every site on its schedule."""
+
+
+@scheduler_group.command("start")
+@config_option
+@fail_cleanly
+def scheduler_start(config_path: str) -> None:
+    """Run the scheduler in the foreground (for systemd, Docker, or a terminal).
+
+    On start it takes the archive's scheduler lease (a second scheduler on the same
+    archive refuses), syncs one job per site from the config (new sites added, changed
+    schedules rescheduled, removed sites removed) and says what changed. A run missed
+    while the scheduler was down is made up once if it comes back within
+    scheduler.misfire_grace. SIGTERM or Ctrl-C: no new runs; running crawls get
+    scheduler.stop_grace to finish, then are stopped and recorded as interrupted.
+
+    \b
+    Example:
+      muniarchive scheduler start --config config.yaml
+    """
+    from scheduler.alerts import redacted
+    from scheduler.service import SchedulerRefused, SchedulerService, stored_jobs
+
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # our own lines say what APScheduler would (skipped and missed runs), in fewer words
+    logging.getLogger("apscheduler").setLevel(logging.ERROR)
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    config = load_config(config_path)
+    archive = Archive(config.database_url)
+    service = SchedulerService(config, archive)
+    try:
+        changes = service.start()
+    except SchedulerRefused as exc:
+        raise click.ClickException(str(exc)) from None
+    signal.signal(signal.SIGTERM, lambda *_: service.stop())
+    signal.signal(signal.SIGINT, lambda *_: service.stop())
+    tz = config.defaults.timezone
+    click.echo(f"scheduler started: {len(config.sites)} sites, archive {describe_url(archive.url)}, time zone {tz}")
+    click.echo("alerts to: " + (", ".join(redacted(u) for u in config.alerts.resolved_urls()) or "nobody "
+                                "(no alerts.urls in the config)"))
+    click.echo("jobs: " + ("; ".join(changes) if changes else "unchanged"))
+    for job in stored_jobs(config, archive):
+        click.echo(f"  {job.site}: next run {_local(job.next_run, tz)} ({job.spec})")
+    sys.stdout.flush()
+    service.wait()
+
+
+@cli.command()
+@config_option
+@click.option("--json", "json_output", is_flag=True)
+@fail_cleanly
+def jobs(config_path: str, json_output: bool) -> None:
+    """Each site's scheduled job and its next run, in the config's time zone.
+
+    Read from the archive's job store, as the scheduler keeps it (it need not be running).
+    A site the scheduler has not picked up yet (added to the config since it started) is
+    shown as not scheduled.
+
+    \b
+    Example:
+      muniarchive jobs --json
+    """
+    from scheduler.service import job_spec, stored_jobs
+
+    config = load_config(config_path)
+    archive = Archive(config.database_url)
+    tz = config.defaults.timezone
+    stored = {job.site: job for job in stored_jobs(config, archive)}
+    data = []
+    for site in config.sites:
+        job = stored.pop(site.key, None)
+        data.append({"site": site.key, "schedule": job_spec(config, site),
+                     "scheduled": job is not None and job.spec == job_spec(config, site),
+                     "next_run": _local(job.next_run, tz) if job and job.next_run else None})
+    data += [{"site": key, "schedule": job.spec, "scheduled": True, "not_in_config": True,
+              "next_run": _local(job.next_run, tz) if job.next_run else None} for key, job in stored.items()]
+    if json_output:
+        _print_json(data)
+        return
+    table = Table("site", "schedule", f"next run ({tz})", "")
+    for row in data:
+        note = ("not in the config (removed at the next scheduler start)" if row.get("not_in_config")
+                else "" if row["scheduled"] else "not scheduled yet: restart the scheduler")
+        table.add_row(row["site"], row["schedule"], row["next_run"] or "-", note)
+    console.print(table)
+
+
+def site_status(archive: Archive, site_key: str, now: datetime) -> dict:
+    """One site's health, from its runs, articles and open incidents."""
+    site_id = archive.site_id(site_key)
+    status = {"site": site_key, "last_success": None, "articles_last_7_days": 0, "consecutive_failures": 0,
+              "last_run": None, "open_incidents": [], "verdict": "no runs yet"}
+    if site_id is None:
+        return status
+    with archive.session() as session:
+        status["last_success"] = session.scalar(select(func.max(CrawlRun.finished_at)).where(
+            CrawlRun.site_id == site_id, CrawlRun.status == "succeeded"))
+        status["articles_last_7_days"] = session.scalar(select(func.count()).select_from(Article).where(
+            Article.site_id == site_id, Article.first_seen >= now - timedelta(days=7)))
+        recent = session.execute(select(CrawlRun.id, CrawlRun.status).where(
+            CrawlRun.site_id == site_id, CrawlRun.status.in_(("succeeded", "failed", "timed_out")))
+            .order_by(CrawlRun.id.desc()).limit(100)).all()
+        incidents = session.scalars(select(AlertIncident).where(
+            AlertIncident.site_id == site_id, AlertIncident.closed_at.is_(None))).all()
+    if recent:
+        status["last_run"] = {"run": recent[0].id, "status": recent[0].status}
+    for row in recent:
+        if row.status == "succeeded":
+            break
+        status["consecutive_failures"] += 1
+    status["open_incidents"] = [{"kind": i.kind, "since": i.opened_at, "reason": i.reason} for i in incidents]
+    if not recent:
+        status["verdict"] = "no runs yet"
+    elif status["consecutive_failures"]:
+        status["verdict"] = "failing"
+    elif incidents:
+        status["verdict"] = "warning: " + ", ".join(i.kind for i in incidents)
+    else:
+        status["verdict"] = "ok"
+    return status
+
+
+@cli.command()
+@config_option
+@click.option("--json", "json_output", is_flag=True)
+@fail_cleanly
+def status(config_path: str, json_output: bool) -> None:
+    """Per site: last successful crawl, articles archived in the last 7 days, consecutive
+    failures, open incidents and a verdict (ok, failing, warning, no runs yet).
+
+    Incidents are what the scheduler alerts on: failed (a run failed or timed out), empty (a
+    site that usually has new articles had none), extraction (too many pages could not be
+    extracted: a layout change?), missed (a run missed beyond the misfire grace).
+
+    \b
+    Example:
+      muniarchive status --json
+    """
+    config = load_config(config_path)
+    archive = Archive(config.database_url)
+    data = [site_status(archive, site.key, utcnow()) for site in config.sites]
+    if json_output:
+        _print_json(data)
+        return
+    tz = config.defaults.timezone
+    table = Table("site", "verdict", "last success", "articles 7 d", "failures in a row", "open incidents")
+    for row in data:
+        incidents = "; ".join(f"{i['kind']}: {i['reason']}" for i in row["open_incidents"])
+        table.add_row(row["site"], row["verdict"], _local(row["last_success"], tz), str(row["articles_last_7_days"]),
+                      str(row["consecutive_failures"]), incidents)
+    console.print(table)
+    if any(row["verdict"] == "failing" for row in data):
+        sys.exit(1)
+
+
+@cli.command()
+@config_option
+@click.option("--timeout", default=10.0, show_default=True, help="seconds to wait for each site")
+@click.option("--json", "json_output", is_flag=True)
+def doctor(config_path: str, timeout: float, json_output: bool) -> None:
+    """Check that everything a crawl needs is in place: the config is valid, the alert
+    targets are usable, the archive is reachable and migrated, and every site's first
+    start URL answers. Exits 1 when a check fails.
+
+    \b
+    Example:
+      muniarchive doctor --config config.yaml
+    """
+    from scheduler.doctor import run_checks
+
+    checks = run_checks(config_path, timeout)
+    if json_output:
+        _print_json(checks)
+    else:
+        for check in checks:
+            mark = "[green]ok[/green]  " if check["ok"] else "[red]FAIL[/red]"
+            console.print(f"{mark} {check['check']}: {check['detail']}", highlight=False)
+    if not all(check["ok"] for check in checks):
         sys.exit(1)
 
 

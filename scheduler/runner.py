@@ -10,6 +10,8 @@ import os
 import signal
 import subprocess
 import sys
+import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -54,12 +56,15 @@ def _stop(process: subprocess.Popen, grace: float) -> None:
 
 
 def run_crawl(config: Config, site_key: str, archive: Archive, *, timeout: float | None = None,
-              log_dir: Path | None = None) -> RunResult:
+              log_dir: Path | None = None, trigger: str = "manual",
+              stop: threading.Event | None = None) -> RunResult:
+    """Crawl one site in a child process and record the run. Setting `stop` (the scheduler
+    shutting down) stops the crawl; the run is then recorded as interrupted."""
     site = config.site(site_key)
     site_id = archive.ensure_site(site.key, site.name, site.base_url, site.region, site_config_hash(site))
     log_dir = Path(log_dir or default_log_dir(config.database_url))
     log_dir.mkdir(parents=True, exist_ok=True)
-    run_id = archive.start_run(site_id)
+    run_id = archive.start_run(site_id, trigger=trigger)
     log_path = log_dir / f"{site.key}-run{run_id}.log"
     archive.update_run(run_id, log_path=str(log_path))
     command = [sys.executable, "-m", "crawler", "crawl", site.key, "--config", str(config.path),
@@ -70,11 +75,20 @@ def run_crawl(config: Config, site_key: str, archive: Archive, *, timeout: float
         # its own process group, so a timeout kills the crawl and anything it started
         process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                    start_new_session=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        deadline = time.monotonic() + timeout
         try:
-            process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            status_if_killed = "timed_out"
-            _stop(process, STOP_GRACE_SECONDS)
+            while process.poll() is None:
+                if stop is not None and stop.is_set():
+                    status_if_killed = "stopped"
+                    _stop(process, STOP_GRACE_SECONDS)
+                elif time.monotonic() >= deadline:
+                    status_if_killed = "timed_out"
+                    _stop(process, STOP_GRACE_SECONDS)
+                else:
+                    try:
+                        process.wait(min(0.5, deadline - time.monotonic()))
+                    except subprocess.TimeoutExpired:
+                        pass
         except KeyboardInterrupt:
             status_if_killed = "interrupted"
             _stop(process, STOP_GRACE_SECONDS)
@@ -82,6 +96,8 @@ def run_crawl(config: Config, site_key: str, archive: Archive, *, timeout: float
     fields: dict = {"exit_code": process.returncode}
     if status_if_killed == "timed_out":
         fields.update(status="timed_out", error=f"killed after the crawl timeout of {timeout:g} s")
+    elif status_if_killed == "stopped":
+        fields.update(status="interrupted", error="stopped: the scheduler was shutting down")
     elif run.status == "running":  # the child ended without recording an outcome
         fields.update(status=status_if_killed or "failed",
                       error=_last_line(log_path) or f"crawl process exited with {process.returncode}")

@@ -15,6 +15,7 @@ articles between two crawls, fail with 500s, or go down, and they log every requ
 from __future__ import annotations
 
 import html
+import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -538,6 +539,15 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address):
+        # a crawl killed mid-download (timeouts, shutdowns: what the tests do) hangs up on us
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
 class SampleSites:
     """The sample sites, each on its own 127.0.0.1 port. Use as a context manager."""
 
@@ -568,8 +578,7 @@ class SampleSites:
     def bring_up(self, key: str) -> None:
         """Serve the site (again, on the port it had, so URLs stay valid)."""
         handler = type("Handler", (_Handler,), {"site": self.sites[key], "owner": self})
-        server = ThreadingHTTPServer((self.host, self.ports.get(key, 0)), handler)
-        server.daemon_threads = True
+        server = _Server((self.host, self.ports.get(key, 0)), handler)
         self.ports[key] = server.server_address[1]
         self.servers[key] = server
         threading.Thread(target=server.serve_forever, name=f"sample-{key}", daemon=True).start()

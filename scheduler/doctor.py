@@ -1,0 +1,70 @@
+"""`muniarchive doctor`: the checks, each a dict {check, ok, detail}; nothing is changed."""
+
+from __future__ import annotations
+
+import urllib.error
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+
+from archive import ArchiveError
+from archive.db import create_archive_engine, current_revision, describe_url, head_revision
+from crawler.config import Config, ConfigError, load_config
+
+
+def _check(name: str, ok: bool, detail: str) -> dict:
+    return {"check": name, "ok": ok, "detail": detail}
+
+
+def check_archive(config: Config) -> dict:
+    url = describe_url(config.database_url)
+    try:
+        engine = create_archive_engine(config.database_url)
+        try:
+            current = current_revision(engine)
+        finally:
+            engine.dispose()
+    except ArchiveError as exc:
+        return _check("archive", False, str(exc))
+    except Exception as exc:  # unreachable server, bad credentials, unreadable file
+        return _check("archive", False, f"{url}: {str(exc).splitlines()[0]}")
+    head = head_revision()
+    if current == head:
+        return _check("archive", True, f"{url}: reachable, schema at revision {head}")
+    if current is None:
+        return _check("archive", True, f"{url}: reachable, empty (the first command creates the schema)")
+    return _check("archive", True, f"{url}: reachable, schema at {current}; the next command migrates it to {head}")
+
+
+def check_site(config: Config, site_key: str, timeout: float) -> dict:
+    site = config.site(site_key)
+    url = site.start_urls[0].url
+    request = urllib.request.Request(url, headers={"User-Agent": config.defaults.user_agent})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            size = len(response.read(2_000_000))
+            return _check(f"site {site.key}", True, f"{url}: HTTP {response.status}, {size} bytes")
+    except urllib.error.HTTPError as exc:
+        return _check(f"site {site.key}", False, f"{url}: HTTP {exc.code}")
+    except (urllib.error.URLError, OSError) as exc:
+        reason = getattr(exc, "reason", exc)
+        return _check(f"site {site.key}", False, f"{url}: unreachable ({reason})")
+
+
+def run_checks(config_path: str, timeout: float) -> list[dict]:
+    try:
+        config = load_config(config_path)
+    except ConfigError as exc:
+        return [_check("config", False, str(exc))]
+    checks = [_check("config", True, f"{config.path}: valid, {len(config.sites)} sites")]
+    try:
+        from scheduler.alerts import Alerts, redacted
+
+        targets = [redacted(url) for url in config.alerts.resolved_urls()]
+        Alerts(config.alerts, archive=None)
+        checks.append(_check("alerts", True, ", ".join(targets) if targets else "no alerts.urls: nobody is told"))
+    except ConfigError as exc:
+        checks.append(_check("alerts", False, str(exc)))
+    checks.append(check_archive(config))
+    with ThreadPoolExecutor(8) as pool:
+        checks += pool.map(lambda site: check_site(config, site.key, timeout), config.sites)
+    return checks

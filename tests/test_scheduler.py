@@ -1,0 +1,305 @@
+"""The scheduler service, run as a real process (`muniarchive scheduler start`) against the
+sample sites, with a real SQLite job store and short (seconds) schedules."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from datetime import datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from itertools import pairwise
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+import yaml
+from sqlalchemy import select
+
+from archive import Archive
+from archive.models import AlertIncident, Article, CrawlRun, Site
+
+MUNIARCHIVE = [sys.executable, "-m", "scheduler.cli"]
+ROOT = Path(__file__).resolve().parents[1]
+TZ = ZoneInfo("Asia/Shanghai")
+
+
+class SchedulerProcess:
+    """`muniarchive scheduler start` in the background, its output in files."""
+
+    def __init__(self, config_path: Path, env: dict | None = None):
+        self.config_path = config_path
+        folder = config_path.parent
+        count = len(list(folder.glob("scheduler-*.out")))
+        self.out_path, self.err_path = folder / f"scheduler-{count}.out", folder / f"scheduler-{count}.err"
+        with open(self.out_path, "w") as out, open(self.err_path, "w") as err:  # the child keeps its own copies
+            self.process = subprocess.Popen([*MUNIARCHIVE, "scheduler", "start", "--config", str(config_path)],
+                                            cwd=ROOT, stdout=out, stderr=err, env={**os.environ, **(env or {})})
+        deadline = time.monotonic() + 30
+        while "scheduler started" not in self.out and self.process.poll() is None:
+            assert time.monotonic() < deadline, f"the scheduler did not start: {self.err}"
+            time.sleep(0.1)
+
+    @property
+    def out(self) -> str:
+        return self.out_path.read_text(encoding="utf-8")
+
+    @property
+    def err(self) -> str:
+        return self.err_path.read_text(encoding="utf-8")
+
+    def stop(self, timeout: float = 60) -> int:
+        self.process.send_signal(signal.SIGTERM)
+        return self.process.wait(timeout)
+
+
+def write_config(path: Path, sample_sites, sites: list[str], schedule: str, scheduler: dict,
+                 alerts: dict | None = None, **defaults) -> Path:
+    document = sample_sites.config(f"sqlite:///{path.parent / 'archive.db'}",
+                                   **{"retry_times": 0, "download_timeout": 5, **defaults})
+    document["sites"] = [site for site in document["sites"] if site["key"] in sites]
+    for site in document["sites"]:
+        site["schedule"] = schedule
+    document["scheduler"] = {"jitter": 0, "run_retries": 0, "stop_grace": 5, **scheduler}
+    if alerts:
+        document["alerts"] = alerts
+    path.write_text(yaml.safe_dump(document, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+def runs(db: Path) -> list[CrawlRun]:
+    archive = Archive(f"sqlite:///{db}")
+    try:
+        with archive.session() as session:
+            return list(session.scalars(select(CrawlRun).order_by(CrawlRun.id)))
+    finally:
+        archive.close()
+
+
+def wait_for(condition, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([*MUNIARCHIVE, *args], cwd=ROOT, capture_output=True, text=True, timeout=120)
+
+
+def seconds_ahead(*offsets: int) -> tuple[str, list[datetime]]:
+    """A six-field cron firing at now + each offset (seconds), all within one minute."""
+    now = datetime.now(TZ)
+    if now.second + max(offsets) > 57:  # keep them in this minute: the cron names one minute
+        time.sleep(60 - now.second + 0.5)
+        now = datetime.now(TZ)
+    times = [now.replace(microsecond=0) + timedelta(seconds=o) for o in offsets]
+    return f"{','.join(str(t.second) for t in times)} {now.minute} {now.hour} * * *", times
+
+
+def sleep_until(moment: datetime) -> None:
+    time.sleep(max(0.0, (moment - datetime.now(TZ)).total_seconds()))
+
+
+class Receiver:
+    """An HTTP endpoint on 127.0.0.1 collecting what Apprise's json:// posts."""
+
+    def __init__(self):
+        self.received: list[dict] = []
+        received = self.received
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                received.append(json.loads(body))
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+@pytest.fixture
+def receiver():
+    hook = Receiver()
+    yield hook
+    hook.server.shutdown()
+    hook.server.server_close()
+
+
+def test_scheduler_runs_on_schedule_refuses_a_second_instance_and_lists_jobs(tmp_path, sample_sites):
+    config = write_config(tmp_path / "config.yaml", sample_sites, ["binhe-gov"], "*/3 * * * * *", {})
+    first = SchedulerProcess(config)
+    assert "added binhe-gov" in first.out
+    second = cli("scheduler", "start", "--config", str(config))
+    assert second.returncode == 1
+    assert "another scheduler is running on this archive" in second.stderr
+    assert len(second.stderr.strip().splitlines()) <= 3  # one error line (plus log lines), no traceback
+    assert "Traceback" not in second.stderr
+    wait_for(lambda: [r for r in runs(tmp_path / "archive.db") if r.status == "succeeded"], 30, "a scheduled run")
+    jobs = json.loads(cli("jobs", "--config", str(config), "--json").stdout)
+    assert [job["site"] for job in jobs] == ["binhe-gov"]
+    assert jobs[0]["scheduled"] and jobs[0]["next_run"]
+    assert first.stop() == 0
+    recorded = runs(tmp_path / "archive.db")
+    assert all(run.trigger == "schedule" and run.status == "succeeded" for run in recorded)
+    # stopped cleanly, the lease is free: a new scheduler starts
+    again = SchedulerProcess(config)
+    assert "jobs: unchanged" in again.out
+    assert again.stop() == 0
+
+
+def test_three_missed_due_times_make_exactly_one_catch_up_run(tmp_path, sample_sites):
+    schedule, due = seconds_ahead(8, 10, 12)
+    config = write_config(tmp_path / "config.yaml", sample_sites, ["binhe-gov"], schedule, {"misfire_grace": "1h"})
+    scheduler = SchedulerProcess(config)
+    assert scheduler.stop() == 0
+    assert datetime.now(TZ) < due[0], "the scheduler took too long to start and stop for this test"
+    sleep_until(due[-1] + timedelta(seconds=1.5))  # all three due times pass while it is down
+    scheduler = SchedulerProcess(config)
+    wait_for(lambda: [r for r in runs(tmp_path / "archive.db") if r.exit_code is not None], 30, "the catch-up run")
+    time.sleep(3)  # time for any further (wrong) catch-up run to start
+    assert scheduler.stop() == 0
+    recorded = runs(tmp_path / "archive.db")
+    assert len(recorded) == 1
+    assert recorded[0].status == "succeeded" and recorded[0].trigger == "schedule"
+
+
+def test_a_hung_crawl_is_killed_at_its_timeout_and_the_next_due_run_still_happens(tmp_path, sample_sites):
+    config = write_config(tmp_path / "config.yaml", sample_sites, ["binhe-gov"], "*/4 * * * * *", {},
+                          crawl_timeout=3, download_timeout=4)
+    sample_sites.sites["binhe-gov"].fault = "stall"
+    scheduler = SchedulerProcess(config)
+    first = wait_for(lambda: [r for r in runs(tmp_path / "archive.db") if r.exit_code is not None], 40, "the hung run")[0]
+    sample_sites.sites["binhe-gov"].fault = None
+    later = wait_for(lambda: [r for r in runs(tmp_path / "archive.db")[1:] if r.status == "succeeded"], 40,
+                     "the next due run")
+    assert scheduler.stop() == 0
+    assert first.status == "timed_out"
+    assert "crawl timeout of 3 s" in first.error
+    assert later[0].started_at >= first.finished_at
+    assert "run 1 timed_out" in scheduler.err
+
+
+def test_a_run_due_while_the_previous_is_going_does_not_start_a_second_crawl(tmp_path, sample_sites):
+    config = write_config(tmp_path / "config.yaml", sample_sites, ["binhe-gov"], "*/2 * * * * *", {})
+    sample_sites.sites["binhe-gov"].delay = 0.4  # a crawl takes several seconds: several due times
+    scheduler = SchedulerProcess(config)
+    wait_for(lambda: len([r for r in runs(tmp_path / "archive.db") if r.exit_code is not None]) >= 2, 60, "two runs")
+    assert scheduler.stop() == 0
+    recorded = runs(tmp_path / "archive.db")
+    for earlier, later in pairwise(recorded):
+        assert later.started_at >= earlier.finished_at, f"runs {earlier.id} and {later.id} overlap"
+    longest = max((r.finished_at - r.started_at).total_seconds() for r in recorded if r.exit_code is not None)
+    assert longest > 4  # the test meant something: runs did span several due times
+    assert "the previous run is still going" in scheduler.err
+
+
+def test_editing_the_config_and_restarting_changes_the_jobs_and_nothing_else(tmp_path, sample_sites):
+    path = tmp_path / "config.yaml"
+    write_config(path, sample_sites, ["binhe-gov", "changning-gov"], "0 2 * * *", {})
+    assert cli("crawl", "binhe-gov", "--config", str(path)).returncode == 0
+    db = tmp_path / "archive.db"
+    archive = Archive(f"sqlite:///{db}")
+    with archive.session() as session:
+        articles_before = session.scalar(select(Article.id).order_by(Article.id.desc()).limit(1))
+    scheduler = SchedulerProcess(path)
+    assert "added binhe-gov" in scheduler.out and "added changning-gov" in scheduler.out
+    assert scheduler.stop() == 0
+
+    document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    document["sites"] = [s for s in document["sites"] if s["key"] != "changning-gov"]
+    document["sites"][0]["schedule"] = "30 3 * * 1-5"
+    news = sample_sites.config("sqlite:///unused")["sites"][2]
+    document["sites"].append({**news, "schedule": "15 4 * * *"})
+    path.write_text(yaml.safe_dump(document, allow_unicode=True), encoding="utf-8")
+    scheduler = SchedulerProcess(path)
+    assert scheduler.stop() == 0
+    out = scheduler.out
+    assert "updated binhe-gov: 0 2 * * * (Asia/Shanghai, jitter 0 s) -> 30 3 * * 1-5" in out
+    assert "added binhe-news" in out
+    assert "removed changning-gov" in out
+
+    jobs = {job["site"]: job for job in json.loads(cli("jobs", "--config", str(path), "--json").stdout)}
+    assert set(jobs) == {"binhe-gov", "binhe-news"}
+    next_gov = datetime.strptime(jobs["binhe-gov"]["next_run"], "%Y-%m-%d %H:%M:%S")
+    assert (next_gov.hour, next_gov.minute) == (3, 30) and next_gov.weekday() < 5
+    assert jobs["binhe-news"]["next_run"].endswith("04:15:00")
+    with archive.session() as session:  # the archive kept everything
+        assert session.scalar(select(Article.id).order_by(Article.id.desc()).limit(1)) == articles_before
+        assert {s.key for s in session.scalars(select(Site))} >= {"binhe-gov"}
+    assert [r.status for r in runs(db)] == ["succeeded"]
+    archive.close()
+
+
+def test_alerts_once_per_incident_and_once_on_recovery(tmp_path, sample_sites, receiver):
+    secret_url = f"json://alerts:s3cret@127.0.0.1:{receiver.port}/hook"
+    config = write_config(tmp_path / "config.yaml", sample_sites, ["binhe-gov"], "*/3 * * * * *", {},
+                          alerts={"urls": ["${MUNIARCHIVE_TEST_HOOK}"]})
+    sample_sites.sites["binhe-gov"].fault = "500"
+    scheduler = SchedulerProcess(config, env={"MUNIARCHIVE_TEST_HOOK": secret_url})
+    db = tmp_path / "archive.db"
+    wait_for(lambda: len([r for r in runs(db) if r.status == "failed"]) >= 2, 40, "two failed runs")
+    sample_sites.sites["binhe-gov"].fault = None
+    wait_for(lambda: [r for r in runs(db) if r.status == "succeeded"], 40, "a successful run")
+    time.sleep(1)
+    assert scheduler.stop() == 0
+
+    failed = [r for r in runs(db) if r.status == "failed"]
+    recovered = [r for r in runs(db) if r.status == "succeeded"][0]
+    titles = [message["title"] for message in receiver.received]
+    assert titles == ["[muniarchive] binhe-gov: crawl failed", "[muniarchive] binhe-gov recovered: crawl failed"]
+    alert, recovery = receiver.received
+    assert f"run: {failed[0].id}" in alert["message"] and "HTTP 500" in alert["message"]
+    assert f"run: {recovered.id} succeeded" in recovery["message"]
+    assert "s3cret" not in scheduler.out + scheduler.err
+    status = json.loads(cli("status", "--config", str(config), "--json").stdout)[0]
+    assert status["verdict"] == "ok" and status["consecutive_failures"] == 0
+
+
+def test_a_run_missed_beyond_its_grace_is_not_run_but_alerted(tmp_path, sample_sites, receiver):
+    schedule, due = seconds_ahead(8)
+    config = write_config(tmp_path / "config.yaml", sample_sites, ["binhe-gov"], schedule, {"misfire_grace": 1},
+                          alerts={"urls": [f"json://127.0.0.1:{receiver.port}/hook"]})
+    scheduler = SchedulerProcess(config)
+    assert scheduler.stop() == 0
+    sleep_until(due[0] + timedelta(seconds=3))
+    scheduler = SchedulerProcess(config)
+    wait_for(lambda: receiver.received, 20, "the missed-run alert")
+    assert scheduler.stop() == 0
+    assert runs(tmp_path / "archive.db") == []
+    assert [m["title"] for m in receiver.received] == ["[muniarchive] binhe-gov: scheduled run missed"]
+    archive = Archive(f"sqlite:///{tmp_path / 'archive.db'}")
+    with archive.session() as session:
+        assert [i.kind for i in session.scalars(select(AlertIncident))] == ["missed"]
+    archive.close()
+    status = json.loads(cli("status", "--config", str(config), "--json").stdout)[0]
+    assert status["open_incidents"][0]["kind"] == "missed"
+
+
+def test_sigterm_lets_a_crawl_finish_within_grace_then_stops_it_as_interrupted(tmp_path, sample_sites):
+    config = write_config(tmp_path / "config.yaml", sample_sites, ["binhe-gov"], "*/2 * * * * *",
+                          {"stop_grace": 1})
+    sample_sites.sites["binhe-gov"].delay = 1.0  # a crawl of a minute or so
+    scheduler = SchedulerProcess(config)
+    wait_for(lambda: runs(tmp_path / "archive.db"), 20, "a crawl to start")
+    time.sleep(1)
+    started = time.monotonic()
+    assert scheduler.stop(timeout=60) == 0
+    assert time.monotonic() - started < 40
+    recorded = runs(tmp_path / "archive.db")
+    assert len(recorded) == 1
+    assert recorded[0].status == "interrupted"
+    assert recorded[0].finished_at is not None
+    assert "stopping the crawls still running: binhe-gov" in scheduler.err
