@@ -7,7 +7,7 @@ import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
 from archive import ArchiveError
-from archive.db import create_archive_engine, current_revision, describe_url, head_revision
+from archive.db import create_archive_engine, current_revision, describe_url, head_revision, sqlite_path
 from crawler.config import Config, ConfigError, load_config
 
 
@@ -17,6 +17,9 @@ def _check(name: str, ok: bool, detail: str) -> dict:
 
 def check_archive(config: Config) -> dict:
     url = describe_url(config.database_url)
+    path = sqlite_path(config.database_url)
+    if path is not None and not path.exists():
+        return _check("archive", True, f"{url}: no file yet (the first crawl or scheduler start creates it)")
     try:
         engine = create_archive_engine(config.database_url)
         try:

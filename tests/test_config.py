@@ -64,6 +64,9 @@ def test_bad_value_names_file_key_path_and_value(tmp_path):
     (("archive:", "defaults:\n  timezone: Mars/Olympus\narchive:"), "defaults.timezone: 'Mars/Olympus' is not a known"),
     (("archive:", "defaults:\n  schedule: every night\narchive:"), "defaults.schedule: 'every night' is not a cron"),
     (("    name: C\n", ""), "sites[2].name: is required"),
+    (("archive:", "scheduler:\n  misfire_grace: 6 hours\narchive:"), "scheduler.misfire_grace: '6 hours' is not a"),
+    (("archive:", "scheduler:\n  max_parallel_crawls: 0\narchive:"), "scheduler.max_parallel_crawls: 0"),
+    (("archive:", "defaults:\n  schedule: '0 2 * *'\narchive:"), "'0 2 * *' is not a cron expression (5 fields"),
 ])
 def test_each_kind_of_mistake_is_one_line_naming_where(tmp_path, change, expected):
     assert expected in error_of(tmp_path, VALID.replace(*change))
@@ -83,3 +86,29 @@ def test_shipped_config_is_valid():
     config = load_config(Path(__file__).resolve().parents[1] / "config.yaml")
     assert len(config.sites) >= 5
     assert {"trs", "hanweb", "next_link", "static"} <= {p.kind for s in config.sites for _, p in s.columns()}
+
+
+def test_durations_and_crontab_days_mean_what_people_write(tmp_path):
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from crawler.config import cron_trigger
+
+    config = load_config(write(tmp_path, VALID.replace("archive:", "scheduler:\n  misfire_grace: 6h\n  jitter: 90s\narchive:")))
+    assert (config.scheduler.misfire_grace, config.scheduler.jitter) == (21600, 90)
+    shanghai = ZoneInfo("Asia/Shanghai")
+    saturday = datetime(2026, 11, 21, 12, 0, tzinfo=shanghai)
+    # crontab: 0 (and 7) is Sunday; APScheduler alone would take 0 for Monday
+    for expression in ("0 2 * * 0", "0 2 * * 7", "0 2 * * sun"):
+        assert cron_trigger(expression, "Asia/Shanghai").get_next_fire_time(None, saturday) == \
+            datetime(2026, 11, 22, 2, 0, tzinfo=shanghai)
+    assert cron_trigger("0 2 * * 1-5", "Asia/Shanghai").get_next_fire_time(None, saturday).day == 23
+
+
+def test_alert_urls_take_secrets_from_the_environment(tmp_path, monkeypatch):
+    config = load_config(write(tmp_path, VALID.replace("archive:", "alerts:\n  urls: ['json://${HOOK_HOST}/x']\narchive:")))
+    monkeypatch.delenv("HOOK_HOST", raising=False)
+    with pytest.raises(ConfigError, match="alerts.urls: environment variable HOOK_HOST is not set"):
+        config.alerts.resolved_urls()
+    monkeypatch.setenv("HOOK_HOST", "127.0.0.1:9")
+    assert config.alerts.resolved_urls() == ["json://127.0.0.1:9/x"]
