@@ -1,6 +1,17 @@
-"""The archive database: models, migrations and the store."""
+"""The archive database: models, migrations and the store.
 
-from archive.db import ArchiveError
-from archive.store import Archive, ArticleData, CaptureData, canonical
+Names are loaded on first use, so that `archive.dedup` (pure functions, imported by the
+crawl's extraction worker) does not bring SQLAlchemy into that process.
+"""
+
+from importlib import import_module
 
 __all__ = ["Archive", "ArchiveError", "ArticleData", "CaptureData", "canonical"]
+_WHERE = {"Archive": "archive.store", "ArticleData": "archive.store", "CaptureData": "archive.store",
+          "ArchiveError": "archive.db", "canonical": "archive.urls"}
+
+
+def __getattr__(name: str):
+    if name in _WHERE:
+        return getattr(import_module(_WHERE[name]), name)
+    raise AttributeError(f"module 'archive' has no attribute {name!r}")

@@ -103,9 +103,23 @@ def migrate(engine: Engine) -> None:
             if current_revision(engine) == head_revision():
                 return
             config = _alembic_config()
-            with engine.begin() as connection:
-                config.attributes["connection"] = connection
-                command.upgrade(config, "head")
+            sqlite = engine.dialect.name == "sqlite"
+            with engine.connect() as connection:
+                # SQLite alters a table by copying it: foreign keys must be off while the old
+                # one is dropped (they cannot change inside a transaction), and checked after
+                if sqlite:
+                    connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+                    connection.commit()
+                with connection.begin():
+                    config.attributes["connection"] = connection
+                    command.upgrade(config, "head")
+                if sqlite:
+                    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+                    connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+                    connection.commit()
+                    if broken:
+                        raise ArchiveError(f"archive {url}: after migrating, {len(broken)} rows point at rows "
+                                           f"that do not exist (first: {tuple(broken[0])})")
     except OperationalError as exc:
         raise ArchiveError(f"archive {url}: {exc.orig}") from None
     except OSError as exc:

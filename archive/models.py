@@ -6,6 +6,8 @@ from datetime import UTC, datetime
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
+    Boolean,
     DateTime,
     ForeignKey,
     Index,
@@ -57,6 +59,9 @@ class Site(Base):
     base_url: Mapped[str] = mapped_column(String(500))
     region: Mapped[str] = mapped_column(String(100), default="")
     config_hash: Mapped[str] = mapped_column(String(32), default="")
+    # the site answers the same page on http and https / on dir/ and dir/index.html
+    fold_scheme: Mapped[bool] = mapped_column(Boolean, default=False)
+    fold_index: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(AwareDateTime, default=utcnow)
 
 
@@ -119,6 +124,36 @@ class Article(Base):
     first_seen: Mapped[datetime] = mapped_column(AwareDateTime, default=utcnow)
     last_seen: Mapped[datetime] = mapped_column(AwareDateTime, default=utcnow)
     modified: Mapped[datetime] = mapped_column(AwareDateTime, default=utcnow)
+    # sha256 of the normalised (simplified, punctuation-free) body: exact duplicates
+    text_hash: Mapped[str | None] = mapped_column(String(64), index=True)
+    # the story cluster: this article and its reprints (other URLs, other sites)
+    story_id: Mapped[int | None] = mapped_column(ForeignKey("story.id"), index=True)
+
+
+class Story(Base):
+    """Articles that carry the same text: reprints, duplicates under other URLs."""
+
+    __tablename__ = "story"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(AwareDateTime, default=utcnow)
+
+
+class ArticleFingerprint(Base):
+    """An article's MinHash signature (archive/dedup.py), compared with LSH candidates."""
+
+    __tablename__ = "article_fingerprint"
+    article_id: Mapped[int] = mapped_column(ForeignKey("article.id"), primary_key=True)
+    signature: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class LshBand(Base):
+    """The LSH index in the database: one row per article and band, looked up by key. The
+    cost of a lookup depends on how many articles share a key, not on how many are stored."""
+
+    __tablename__ = "lsh_band"
+    __table_args__ = ({"sqlite_with_rowid": False},)
+    key: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    article_id: Mapped[int] = mapped_column(ForeignKey("article.id"), primary_key=True, index=True)
 
 
 class ArticleVersion(Base):

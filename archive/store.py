@@ -13,14 +13,15 @@ import re
 import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
-from w3lib.url import canonicalize_url
 
 from archive.db import ArchiveError, create_archive_engine, describe_url, migrate
+from archive.dedup import Fingerprint
+from archive.index import index_article
 from archive.models import (
     Article,
     ArticleVersion,
@@ -31,6 +32,7 @@ from archive.models import (
     Site,
     utcnow,
 )
+from archive.urls import canonical
 
 NEW, UPDATED, UNCHANGED = "new", "updated", "unchanged"
 
@@ -47,10 +49,6 @@ _TOUCH_ARTICLE = _article.update().where(_article.c.id == bindparam("article_id"
 _UPDATE_ARTICLE = _article.update().where(_article.c.id == bindparam("article_id")).values(
     {name: bindparam(name) for name in (*_ARTICLE_FIELDS, "content_hash", "capture_id", "last_seen", "modified",
                                         "version")})
-
-
-def canonical(url: str) -> str:
-    return canonicalize_url(url, keep_fragments=False)
 
 
 def content_hash(title: str | None, body: str | None) -> str:
@@ -90,6 +88,8 @@ class ArticleData:
     editors: list[str] = field(default_factory=list)
     original_title: str | None = None
     quality: dict = field(default_factory=dict)
+    # computed where the text was extracted (the crawl's worker process), else by the store
+    fingerprint: Fingerprint | None = None
 
 
 class Archive:
@@ -99,6 +99,7 @@ class Archive:
         if upgrade:
             migrate(self.engine)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._folding: dict[int, tuple[bool, bool]] = {}
 
     def close(self) -> None:
         self.engine.dispose()
@@ -133,21 +134,33 @@ class Archive:
 
     # ---------------------------------------------------------------- sites and runs
 
-    def ensure_site(self, key: str, name: str, base_url: str, region: str = "", config_hash: str = "") -> int:
+    def ensure_site(self, key: str, name: str, base_url: str, region: str = "", config_hash: str = "", *,
+                    fold_scheme: bool = False, fold_index: bool = False) -> int:
         def work(session: Session) -> int:
             site = session.scalar(select(Site).where(Site.key == key))
             if site is None:
                 site = Site(key=key, name=name, base_url=base_url, region=region, config_hash=config_hash)
                 session.add(site)
-                session.flush()
-            else:
-                site.name, site.base_url, site.region, site.config_hash = name, base_url, region, config_hash
+            site.name, site.base_url, site.region, site.config_hash = name, base_url, region, config_hash
+            site.fold_scheme, site.fold_index = fold_scheme, fold_index
+            session.flush()
             return site.id
 
         try:
-            return self._write(work)
+            site_id = self._write(work)
         except IntegrityError:  # another process created it first
-            return self._write(work)
+            site_id = self._write(work)
+        self._folding.pop(site_id, None)
+        return site_id
+
+    def canonical(self, site_id: int, url: str) -> str:
+        """The key `url` is stored under on this site (its URL folding settings applied)."""
+        if site_id not in self._folding:
+            with self.session() as session:
+                row = session.execute(select(Site.fold_scheme, Site.fold_index).where(Site.id == site_id)).first()
+            self._folding[site_id] = (bool(row.fold_scheme), bool(row.fold_index)) if row else (False, False)
+        fold_scheme, fold_index = self._folding[site_id]
+        return canonical(url, fold_scheme=fold_scheme, fold_index=fold_index)
 
     def site_id(self, key: str) -> int | None:
         with self.session() as session:
@@ -233,7 +246,7 @@ class Archive:
     def known_urls(self, site_id: int, urls: Iterable[str], kind: str = "article") -> set[str]:
         """Which of these URLs (compared canonically) the archive already holds."""
         model = Article if kind == "article" else Attachment
-        by_canonical = {canonical(u): u for u in urls}
+        by_canonical = {self.canonical(site_id, u): u for u in urls}
         known: set[str] = set()
         keys = list(by_canonical)
         with self.session() as session:
@@ -244,6 +257,20 @@ class Archive:
                 )
                 known.update(by_canonical[row] for row in rows)
         return known
+
+    def recent_articles(self, site_id: int, days: int) -> list[tuple[str, dict]]:
+        """(URL, {etag, last_modified} of its last capture) of the site's articles first archived
+        in the last `days` days: what a crawl revisits."""
+        since = utcnow() - timedelta(days=days)
+        with self.session() as session:
+            rows = session.execute(select(Article.url, Capture.headers)
+                                   .outerjoin(Capture, Capture.id == Article.capture_id)
+                                   .where(Article.site_id == site_id, Article.first_seen >= since)).all()
+        out = []
+        for url, headers in rows:
+            lower = {k.lower(): v for k, v in (headers or {}).items()}
+            out.append((url, {"etag": lower.get("etag"), "last_modified": lower.get("last-modified")}))
+        return out
 
     # ---------------------------------------------------------------- writes
 
@@ -256,17 +283,31 @@ class Archive:
             body_size=len(capture.body), content_digest=capture.digest,
         )).inserted_primary_key[0]
 
-    def store_article(self, site_id: int, run_id: int | None, capture: CaptureData, data: ArticleData) -> str:
-        """Insert or version an article; returns new, updated or unchanged."""
-        return self._write_retrying(self.article_write(site_id, run_id, capture, data))
+    def store_article(self, site_id: int, run_id: int | None, capture: CaptureData | None, data: ArticleData,
+                      **options) -> str:
+        """Insert or version an article; returns new, updated or unchanged (see article_write)."""
+        return self._write_retrying(self.article_write(site_id, run_id, capture, data, **options))
 
-    def article_write(self, site_id: int, run_id: int | None, capture: CaptureData, data: ArticleData):
+    def holds_text(self, text_hash: str, *, except_url: str, site_id: int) -> bool:
+        """Whether an article other than the one stored under `except_url` has this normalised text."""
+        with self.session() as session:
+            return session.scalar(select(Article.id).where(
+                Article.text_hash == text_hash,
+                ~((Article.site_id == site_id) & (Article.canonical_url == self.canonical(site_id, except_url))))
+                .limit(1)) is not None
+
+    def article_write(self, site_id: int, run_id: int | None, capture: CaptureData | None, data: ArticleData, *,
+                      reason: str = "crawl", url: str | None = None, capture_id: int | None = None):
         """The write of one article, as a function of a session (see write_all).
+
+        A crawl passes the capture just fetched. Reprocessing passes no capture but the id of
+        the stored one it re-read, and the reason `reprocess` (or `import` for text dumps).
 
         Constant Core statements with separate parameters rather than the ORM: this runs once
         per crawled page, and building statements per call cost more than the page's extraction.
         """
-        url_key = canonical(capture.url)
+        url = url or capture.url
+        url_key = self.canonical(site_id, url)
         digest = content_hash(data.title, data.body)
 
         def work(session: Session) -> str:
@@ -274,15 +315,16 @@ class Archive:
             existing = connection.execute(_FIND_ARTICLE, {"site_id": site_id, "canonical_url": url_key}).first()
             now = utcnow()
             if existing is not None and existing.content_hash == digest:
-                connection.execute(_TOUCH_ARTICLE, {"article_id": existing.id, "last_seen": now})
+                if reason == "crawl":  # last_seen: when the site last served it
+                    connection.execute(_TOUCH_ARTICLE, {"article_id": existing.id, "last_seen": now})
                 return UNCHANGED
-            capture_id = self._add_capture(session, site_id, run_id, capture)
+            stored_capture = capture_id if capture is None else self._add_capture(session, site_id, run_id, capture)
             fields = {name: getattr(data, name) for name in _ARTICLE_FIELDS}
-            fields.update(content_hash=digest, capture_id=capture_id, last_seen=now, modified=now)
+            fields.update(content_hash=digest, capture_id=stored_capture, last_seen=now, modified=now)
             if existing is None:
                 version = 1
                 article_id = connection.execute(_INSERT_ARTICLE, dict(
-                    site_id=site_id, url=capture.url, canonical_url=url_key, version=version, first_seen=now,
+                    site_id=site_id, url=url, canonical_url=url_key, version=version, first_seen=now,
                     **fields)).inserted_primary_key[0]
             else:
                 version, article_id = existing.version + 1, existing.id
@@ -291,9 +333,10 @@ class Archive:
                 article_id=article_id, version=version, content_hash=digest, title=data.title,
                 original_title=data.original_title, body=data.body, publish_time=data.publish_time,
                 publish_time_precision=data.publish_time_precision, source=data.source,
-                reporters=data.reporters, editors=data.editors, capture_id=capture_id, created_at=now,
-                reason="crawl",
+                reporters=data.reporters, editors=data.editors, capture_id=stored_capture, created_at=now,
+                reason=reason,
             ))
+            index_article(connection, article_id, data.title, data.body, data.fingerprint)
             return NEW if existing is None else UPDATED
 
         return work
@@ -306,7 +349,7 @@ class Archive:
                          link_text: str | None, capture: CaptureData | None, status: str,
                          error: str | None = None):
         """The write of one attachment, as a function of a session (see write_all)."""
-        url_key = canonical(url)
+        url_key = self.canonical(site_id, url)
         file_name = url.rsplit("/", 1)[-1].split("?", 1)[0] or None
         file_type = file_name.rsplit(".", 1)[-1].lower() if file_name and "." in file_name else None
 
@@ -317,7 +360,7 @@ class Archive:
             article_id = None
             if article_url:
                 article_id = session.scalar(select(Article.id).where(
-                    Article.site_id == site_id, Article.canonical_url == canonical(article_url)))
+                    Article.site_id == site_id, Article.canonical_url == self.canonical(site_id, article_url)))
             session.add(Attachment(
                 site_id=site_id, article_id=article_id, url=url, canonical_url=url_key, file_name=file_name,
                 link_text=link_text, file_type=file_type, size=len(capture.body) if capture else None,

@@ -29,7 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     from scrapy.crawler import CrawlerProcess
 
     from archive import Archive, ArchiveError
-    from crawler.config import ConfigError, load_config, site_config_hash
+    from crawler.config import ConfigError, load_config
     from crawler.settings import crawl_settings
     from crawler.spider import SiteSpider
 
@@ -37,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
         config = load_config(args.config)
         site = config.site(args.site)
         archive = Archive(config.database_url)
-        site_id = archive.ensure_site(site.key, site.name, site.base_url, site.region, site_config_hash(site))
+        site_id = archive.ensure_site(**site.archive_fields())
         run_id = args.run_id or archive.start_run(site_id, pid=os.getpid(), log_path=args.log_file)
         if args.run_id:
             archive.update_run(run_id, pid=os.getpid())

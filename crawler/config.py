@@ -121,6 +121,11 @@ class SiteConfig(_Strict):
     encoding: str | None = None
     schedule: str | None = None
     boilerplate: list[BoilerplateRule] = []
+    # the site serves each page on http and https alike / on dir/ and dir/index.html alike:
+    # store such URLs once
+    fold_http_https: bool = False
+    fold_index_html: bool = False
+    revisit_days: int | None = Field(None, ge=0)
 
     @field_validator("start_urls", mode="before")
     @classmethod
@@ -131,6 +136,12 @@ class SiteConfig(_Strict):
     def columns(self) -> list[tuple[str, Pagination]]:
         """(start URL, its pagination) for every list the site is crawled from."""
         return [(s.url, s.pagination or self.pagination) for s in self.start_urls]
+
+    def archive_fields(self) -> dict:
+        """What the archive's site row holds (Archive.ensure_site's arguments)."""
+        return {"key": self.key, "name": self.name, "base_url": self.base_url, "region": self.region,
+                "config_hash": site_config_hash(self), "fold_scheme": self.fold_http_https,
+                "fold_index": self.fold_index_html}
 
     @property
     def base_url(self) -> str:
@@ -175,6 +186,9 @@ class Defaults(_Strict):
     retry_backoff: float = Field(2.0, ge=0)
     crawl_timeout: float = Field(3600, gt=0)
     autothrottle: bool = True
+    # each crawl also fetches again the articles first archived in the last N days (0: never),
+    # so corrections become new versions; conditional GETs where the site sent ETag/Last-Modified
+    revisit_days: int = Field(0, ge=0)
 
     @field_validator("timezone")
     @classmethod

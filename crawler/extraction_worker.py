@@ -1,7 +1,7 @@
 """The extraction worker process of a crawl: decode and extract pages off the reactor.
 
-Kept apart from crawler.spider so that a worker imports the extractor alone (not Scrapy or
-SQLAlchemy): it is spawned, and everything it imports is memory it holds.
+Kept apart from crawler.spider so that a worker imports the extractor and the dedup
+fingerprint alone (not Scrapy): it is spawned, and everything it imports is memory it holds.
 """
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime
 
+from archive.dedup import fingerprint
 from crawler.extract import ExtractOptions, decode_body, extract_decoded
 
 _options: ExtractOptions | None = None
@@ -21,7 +22,8 @@ def start(options: ExtractOptions) -> None:
 
 
 def extract_page(body: bytes, url: str, content_type: str, fetched_at: datetime):
-    """((encoding, step, declared), Article) for one page."""
+    """((encoding, step, declared), Article, Fingerprint of its body) for one page."""
     options = replace(_options, fetched_at=fetched_at)
     decoded = decode_body(body, content_type, options.encoding)
-    return (decoded.encoding, decoded.step, decoded.declared), extract_decoded(decoded, url, options)
+    article = extract_decoded(decoded, url, options)
+    return (decoded.encoding, decoded.step, decoded.declared), article, fingerprint(article.body)

@@ -21,13 +21,13 @@ from scrapy.exceptions import IgnoreRequest
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
-from archive import Archive, ArticleData, CaptureData
+from archive import Archive, CaptureData
 from crawler import extraction_worker
-from crawler.clean.boilerplate import compile_rules
 from crawler.config import Config, Pagination, SiteConfig
-from crawler.extract import ExtractOptions, decode_body
+from crawler.extract import decode_body
 from crawler.items import ArticleItem, AttachmentItem
 from crawler.listing import parse_list_page
+from crawler.offline import article_data, extract_options
 
 
 def capture_of(response: scrapy.http.Response) -> CaptureData:
@@ -47,8 +47,7 @@ class SiteSpider(scrapy.Spider):
         self.attachment_re = re.compile(site.attachment_pattern)
         self.origins = {urlsplit(u).netloc.lower() for u, _ in site.columns()}
         self.allowed_domains = sorted({urlsplit(u).hostname for u, _ in site.columns()} | set(site.allowed_domains))
-        self.options = ExtractOptions(selectors=site.selectors.model_dump(), rules=compile_rules(
-            [rule.model_dump() for rule in site.boilerplate]), encoding=site.encoding, collect_links=True)
+        self.options = extract_options(site, collect_links=True)
         previous = archive.previous_run(site_id, run_id)
         self.deep = previous is None or not (previous.stats or {}).get("complete")
         self.failures: list[dict] = []
@@ -79,6 +78,16 @@ class SiteSpider(scrapy.Spider):
     async def start(self):
         for url, pagination in self.site.columns():
             yield self.list_request(url, url, pagination, 0)
+        # articles archived in the last revisit_days are fetched again (conditionally, when the
+        # site sent validators), so a corrected page becomes a new version
+        days = self.site.revisit_days if self.site.revisit_days is not None else self.config.defaults.revisit_days
+        if days:
+            for url, validators in self.archive.recent_articles(self.site_id, days):
+                headers = {"If-None-Match": validators["etag"]} if validators.get("etag") else {}
+                if validators.get("last_modified"):
+                    headers["If-Modified-Since"] = validators["last_modified"]
+                yield scrapy.Request(url, callback=self.parse_article, errback=self.article_failed, headers=headers,
+                                     priority=-1000, meta={"handle_httpstatus_list": [304]})
 
     # ------------------------------------------------------------------ callbacks
 
@@ -97,20 +106,18 @@ class SiteSpider(scrapy.Spider):
             yield self.list_request(next_url, start_url, pagination, index + 1)
 
     async def parse_article(self, response):
+        if response.status == 304:  # a revisit: the site says nothing changed
+            self.crawler.stats.inc_value("muniarchive/articles_unchanged")
+            return
         content_type = response.headers.get("Content-Type", b"").decode("latin-1")
         # in a worker process: extraction is CPU work that would otherwise hold up the reactor
         # and the archive writer (one GIL); measured by benchmarks/crawl.py
-        decoded_info, extracted = await asyncio.wrap_future(self.extractor.submit(
+        decoded_info, extracted, fingerprint = await asyncio.wrap_future(self.extractor.submit(
             extraction_worker.extract_page, response.body, response.url, content_type, datetime.now(UTC)))
         capture = capture_of(response)
         capture.encoding, capture.encoding_step, capture.declared_encoding = decoded_info
-        pt = extracted.publish_time
-        yield ArticleItem(capture=capture, extraction_failed=extracted.body is None, article=ArticleData(
-            title=extracted.title, body=extracted.body, publish_time=pt.value if pt else None,
-            publish_time_precision=pt.precision if pt else None, publish_time_origin=extracted.publish_time_origin,
-            source=extracted.source, reporters=extracted.reporters, editors=extracted.editors,
-            original_title=extracted.original_title, quality=extracted.quality,
-        ))
+        yield ArticleItem(capture=capture, extraction_failed=extracted.body is None,
+                          article=article_data(extracted, fingerprint))
         links = dict(extracted.links)
         attachments = [u for u in links if self.attachment_re.search(u) and self.allowed(u)]
         known = self.archive.known_urls(self.site_id, attachments, kind="attachment") if attachments else set()

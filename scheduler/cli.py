@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 import click
 import yaml
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from sqlalchemy import func, select
@@ -23,7 +24,7 @@ from sqlalchemy import func, select
 from archive import Archive, ArchiveError
 from archive.db import describe_url
 from archive.models import AlertIncident, Article, ArticleVersion, Attachment, Capture, CrawlRun, Site, utcnow
-from archive.store import canonical
+from archive.urls import variants
 from crawler.config import ConfigError, load_config
 
 CONFIG_ENV = "MUNIARCHIVE_CONFIG"
@@ -54,8 +55,15 @@ def _local(value: datetime | None, tz: str) -> str:
     return value.astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M:%S") if value else "-"
 
 
-def _print_json(data) -> None:
-    click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+def _print_json(data, tz: str | None = None) -> None:
+    """JSON on stdout; with tz, times are ISO 8601 in that zone (as the page or schedule meant them)."""
+
+    def encode(value):
+        if isinstance(value, datetime) and tz:
+            return value.astimezone(ZoneInfo(tz)).isoformat()
+        return str(value)
+
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=encode))
 
 
 def _progress() -> Progress:
@@ -74,7 +82,8 @@ def cli() -> None:
     Crawl your sites:        muniarchive crawl --all --config config.yaml
     Crawl them every night:  muniarchive scheduler start --config config.yaml
     See what ran:            muniarchive runs / jobs / status
-    Look at one record:      muniarchive show URL
+    Look at one record:      muniarchive show URL / history URL
+    Find things:             muniarchive search 十四五规划 / stories
     """
 
 
@@ -374,7 +383,7 @@ def show(url: str, config_path: str, json_output: bool) -> None:
     config = load_config(config_path)
     archive = Archive(config.database_url)
     with archive.session() as session:
-        article = session.scalars(select(Article).where(Article.canonical_url == canonical(url))).first()
+        article = session.scalars(select(Article).where(Article.canonical_url.in_(variants(url)))).first()
         if article is None:
             raise click.ClickException(f"{url}: not in the archive {config.database_url}")
         versions = session.execute(select(ArticleVersion.version, ArticleVersion.created_at)
@@ -415,6 +424,194 @@ def show(url: str, config_path: str, json_output: bool) -> None:
         console.print(f"{'attachment':>15}: {a['name']} [{a['status']}] {a['url']}")
     console.print()
     console.print(article.body or "[red](no body extracted)[/red]", highlight=False)
+
+
+# ---------------------------------------------------------------------------- reading the archive
+
+def _date(value: str | None, tz: str, option: str) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        return datetime.fromisoformat(value).replace(tzinfo=ZoneInfo(tz))
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)", param_hint=option) from None
+
+
+@cli.command()
+@click.argument("query")
+@click.option("--site", help="only this site's articles")
+@click.option("--from", "date_from", metavar="YYYY-MM-DD", help="published on or after this day")
+@click.option("--to", "date_to", metavar="YYYY-MM-DD", help="published before this day")
+@click.option("--limit", default=20, show_default=True)
+@config_option
+@click.option("--json", "json_output", is_flag=True)
+@fail_cleanly
+def search(query: str, site: str | None, date_from: str | None, date_to: str | None, limit: int,
+           config_path: str, json_output: bool) -> None:
+    """Find articles containing every word of QUERY, best match first, with a snippet.
+
+    Matching is on substrings (no word segmentation needed) and ignores the script: 十四五規劃
+    finds 十四五规划 and the other way round. Words of three characters or more use the
+    full-text index; shorter ones are matched by scanning.
+
+    \b
+    Examples:
+      muniarchive search 十四五规划
+      muniarchive search "征求意见稿 交通" --site binhe-gov --from 2026-01-01 --json
+    """
+    from archive.queries import search as run_search
+
+    config = load_config(config_path)
+    archive = Archive(config.database_url)
+    tz = config.defaults.timezone
+    hits = run_search(archive, query, site=site, date_from=_date(date_from, tz, "--from"),
+                      date_to=_date(date_to, tz, "--to"), limit=limit)
+    if json_output:
+        _print_json(hits, tz)
+        return
+    if not hits:
+        console.print(f"nothing found for {query!r}")
+        return
+    for hit in hits:
+        snippet, marked, last = hit["snippet"], "", 0
+        for start, end in hit["highlights"]:
+            if start >= last:
+                marked += escape(snippet[last:start]) + f"[bold yellow]{escape(snippet[start:end])}[/bold yellow]"
+                last = end
+        marked += escape(snippet[last:])
+        console.print(f"[bold]{escape(hit['title'] or '(no title)')}[/bold]  {hit['site']}  "
+                      f"{_local(hit['publish_time'], tz)[:10]}\n  {hit['url']}\n  {marked}\n", highlight=False)
+
+
+@cli.command()
+@click.option("--site", help="only stories with an article on this site")
+@click.option("--limit", default=50, show_default=True)
+@config_option
+@click.option("--json", "json_output", is_flag=True)
+@fail_cleanly
+def stories(site: str | None, limit: int, config_path: str, json_output: bool) -> None:
+    """Story clusters: the same text on several URLs or sites (reprints, in either script, with
+    other boilerplate or small edits), with each member's site and dates.
+
+    \b
+    Example:
+      muniarchive stories --site binhe-news
+    """
+    from archive.queries import stories as list_stories
+
+    config = load_config(config_path)
+    data = list_stories(Archive(config.database_url), site=site, limit=limit)
+    tz = config.defaults.timezone
+    if json_output:
+        _print_json(data, tz)
+        return
+    table = Table("story", "site", "published", "first seen", "title")
+    for story in data:
+        for index, member in enumerate(story["articles"]):
+            table.add_row(str(story["story"]) if index == 0 else "", member["site"],
+                          _local(member["publish_time"], tz), _local(member["first_seen"], tz), member["title"] or "")
+    console.print(table)
+
+
+@cli.command()
+@click.argument("url")
+@config_option
+@click.option("--json", "json_output", is_flag=True)
+@fail_cleanly
+def history(url: str, config_path: str, json_output: bool) -> None:
+    """Every version an article has had, oldest first, with when it was stored, why (crawl,
+    reprocess, import) and a short diff against the version before.
+
+    \b
+    Example:
+      muniarchive history http://www.binhe.gov.cn/zwdt/202609/t20260901_100101.html
+    """
+    from archive.queries import history as article_history
+
+    config = load_config(config_path)
+    data = article_history(Archive(config.database_url), url)
+    if data is None:
+        raise click.ClickException(f"{url}: not in the archive {describe_url(config.database_url)}")
+    tz = config.defaults.timezone
+    if json_output:
+        _print_json(data, tz)
+        return
+    console.print(f"[bold]{escape(data['title'] or '')}[/bold]\n{data['url']}")
+    for version in data["versions"]:
+        console.print(f"\nversion {version['version']}  {_local(version['created_at'], tz)}  ({version['reason']}, "
+                      f"{version['characters']} characters)", highlight=False)
+        for line in version.get("diff", []):
+            colour = "green" if line.startswith("+") else "red" if line.startswith("-") else "dim"
+            console.print(f"  [{colour}]{escape(line)}[/{colour}]", highlight=False)
+
+
+@cli.command()
+@click.option("--site", "sites", multiple=True, help="only this site (repeatable); default every site")
+@config_option
+@click.option("--json", "json_output", is_flag=True)
+@fail_cleanly
+def reprocess(sites: tuple[str, ...], config_path: str, json_output: bool) -> None:
+    """Extract and clean every stored article again from its stored capture, with the current
+    rules and the config's selectors. Nothing is fetched; a result that differs becomes a new
+    version marked `reprocess`, the old one stays.
+
+    \b
+    Example:
+      muniarchive reprocess --site binhe-news
+    """
+    from crawler.offline import count_articles
+    from crawler.offline import reprocess as run_reprocess
+
+    config = load_config(config_path)
+    keys = [config.site(k).key for k in sites] if sites else [s.key for s in config.sites]
+    archive = Archive(config.database_url)
+    with _progress() as progress:
+        task = progress.add_task("reprocessing", total=count_articles(archive, keys))
+        results = run_reprocess(config, archive, keys, lambda n: progress.advance(task, n))
+    data = {key: {**tally.counts, "failures": tally.failures} for key, tally in results.items()}
+    if json_output:
+        _print_json(data)
+        return
+    table = Table("site", "changed (new versions)", "unchanged", "failed")
+    for key, row in data.items():
+        table.add_row(key, str(row["updated"]), str(row["unchanged"]), str(row["failed"]))
+    console.print(table)
+    for row in data.values():
+        for failure in row["failures"]:
+            console.print(f"[red]failed[/red]: {escape(failure)}", highlight=False)
+
+
+@cli.command("import-text")
+@click.argument("folder", type=click.Path(exists=True, file_okay=False))
+@click.option("--site", "site_key", required=True, help="the config's site these dumps come from")
+@config_option
+@click.option("--json", "json_output", is_flag=True)
+@fail_cleanly
+def import_text(folder: str, site_key: str, config_path: str, json_output: bool) -> None:
+    """Clean and archive legacy text dumps (every .txt under FOLDER, UTF-8, one paragraph a
+    line) as articles of SITE. A dump whose text the archive already holds is skipped as a
+    duplicate; importing the same folder twice stores nothing new.
+
+    \b
+    Example:
+      muniarchive import-text ../shared/samples --site weifang-gov
+    """
+    from crawler.offline import import_text as run_import
+
+    config = load_config(config_path)
+    archive = Archive(config.database_url)
+    total = sum(1 for _ in Path(folder).rglob("*.txt"))
+    with _progress() as progress:
+        task = progress.add_task("importing", total=total)
+        tally = run_import(config, archive, Path(folder), site_key, lambda n: progress.advance(task, n))
+    if json_output:
+        _print_json({**tally.counts, "failures": tally.failures})
+        return
+    console.print(f"{total} files: {tally.counts['new']} archived, {tally.counts['updated']} updated, "
+                  f"{tally.counts['unchanged'] + tally.counts['duplicate']} already held, "
+                  f"{tally.counts['failed']} failed")
+    for failure in tally.failures:
+        console.print(f"[red]failed[/red]: {escape(failure)}", highlight=False)
 
 
 # ---------------------------------------------------------------------------- extract

@@ -18,7 +18,7 @@ from pathlib import Path
 from archive import Archive
 from archive.db import default_log_dir
 from archive.models import CrawlRun, utcnow
-from crawler.config import Config, site_config_hash
+from crawler.config import Config
 
 STOP_GRACE_SECONDS = 30
 
@@ -61,7 +61,7 @@ def run_crawl(config: Config, site_key: str, archive: Archive, *, timeout: float
     """Crawl one site in a child process and record the run. Setting `stop` (the scheduler
     shutting down) stops the crawl; the run is then recorded as interrupted."""
     site = config.site(site_key)
-    site_id = archive.ensure_site(site.key, site.name, site.base_url, site.region, site_config_hash(site))
+    site_id = archive.ensure_site(**site.archive_fields())
     log_dir = Path(log_dir or default_log_dir(config.database_url))
     log_dir.mkdir(parents=True, exist_ok=True)
     run_id = archive.start_run(site_id, trigger=trigger)

@@ -37,7 +37,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 
 from archive import Archive
 from archive.models import SchedulerLease, utcnow
-from crawler.config import Config, SiteConfig, cron_trigger, site_config_hash
+from crawler.config import Config, SiteConfig, cron_trigger
 from scheduler.alerts import Alerts
 from scheduler.runner import run_crawl
 
@@ -168,7 +168,7 @@ class SchedulerService:
         grace = int(self.config.scheduler.misfire_grace)
         for site in self.config.sites:
             # registered now, so an incident (a missed run) can name a site never crawled yet
-            self.archive.ensure_site(site.key, site.name, site.base_url, site.region, site_config_hash(site))
+            self.archive.ensure_site(**site.archive_fields())
             spec = job_spec(self.config, site)
             name = f"crawl {site.key} @ {spec}"
             trigger = cron_trigger(site.schedule or self.config.defaults.schedule, self.config.defaults.timezone,

@@ -52,9 +52,11 @@ class SchedulerProcess:
     def err(self) -> str:
         return self.err_path.read_text(encoding="utf-8")
 
-    def stop(self, timeout: float = 60) -> int:
+    def stop(self, timeout: float = 60) -> None:
+        """SIGTERM, as systemd or `docker stop` would send; the service must exit 0."""
         self.process.send_signal(signal.SIGTERM)
-        return self.process.wait(timeout)
+        code = self.process.wait(timeout)
+        assert code == 0, f"the scheduler exited with {code}: {self.err}"
 
 
 def write_config(path: Path, sample_sites, sites: list[str], schedule: str, scheduler: dict,
@@ -151,26 +153,26 @@ def test_scheduler_runs_on_schedule_refuses_a_second_instance_and_lists_jobs(tmp
     jobs = json.loads(cli("jobs", "--config", str(config), "--json").stdout)
     assert [job["site"] for job in jobs] == ["binhe-gov"]
     assert jobs[0]["scheduled"] and jobs[0]["next_run"]
-    assert first.stop() == 0
+    first.stop()
     recorded = runs(tmp_path / "archive.db")
     assert all(run.trigger == "schedule" and run.status == "succeeded" for run in recorded)
     # stopped cleanly, the lease is free: a new scheduler starts
     again = SchedulerProcess(config)
     assert "jobs: unchanged" in again.out
-    assert again.stop() == 0
+    again.stop()
 
 
 def test_three_missed_due_times_make_exactly_one_catch_up_run(tmp_path, sample_sites):
     schedule, due = seconds_ahead(8, 10, 12)
     config = write_config(tmp_path / "config.yaml", sample_sites, ["binhe-gov"], schedule, {"misfire_grace": "1h"})
     scheduler = SchedulerProcess(config)
-    assert scheduler.stop() == 0
+    scheduler.stop()
     assert datetime.now(TZ) < due[0], "the scheduler took too long to start and stop for this test"
     sleep_until(due[-1] + timedelta(seconds=1.5))  # all three due times pass while it is down
     scheduler = SchedulerProcess(config)
     wait_for(lambda: [r for r in runs(tmp_path / "archive.db") if r.exit_code is not None], 30, "the catch-up run")
     time.sleep(3)  # time for any further (wrong) catch-up run to start
-    assert scheduler.stop() == 0
+    scheduler.stop()
     recorded = runs(tmp_path / "archive.db")
     assert len(recorded) == 1
     assert recorded[0].status == "succeeded" and recorded[0].trigger == "schedule"
@@ -185,7 +187,7 @@ def test_a_hung_crawl_is_killed_at_its_timeout_and_the_next_due_run_still_happen
     sample_sites.sites["binhe-gov"].fault = None
     later = wait_for(lambda: [r for r in runs(tmp_path / "archive.db")[1:] if r.status == "succeeded"], 40,
                      "the next due run")
-    assert scheduler.stop() == 0
+    scheduler.stop()
     assert first.status == "timed_out"
     assert "crawl timeout of 3 s" in first.error
     assert later[0].started_at >= first.finished_at
@@ -197,7 +199,7 @@ def test_a_run_due_while_the_previous_is_going_does_not_start_a_second_crawl(tmp
     sample_sites.sites["binhe-gov"].delay = 0.4  # a crawl takes several seconds: several due times
     scheduler = SchedulerProcess(config)
     wait_for(lambda: len([r for r in runs(tmp_path / "archive.db") if r.exit_code is not None]) >= 2, 60, "two runs")
-    assert scheduler.stop() == 0
+    scheduler.stop()
     recorded = runs(tmp_path / "archive.db")
     for earlier, later in pairwise(recorded):
         assert later.started_at >= earlier.finished_at, f"runs {earlier.id} and {later.id} overlap"
@@ -216,7 +218,7 @@ def test_editing_the_config_and_restarting_changes_the_jobs_and_nothing_else(tmp
         articles_before = session.scalar(select(Article.id).order_by(Article.id.desc()).limit(1))
     scheduler = SchedulerProcess(path)
     assert "added binhe-gov" in scheduler.out and "added changning-gov" in scheduler.out
-    assert scheduler.stop() == 0
+    scheduler.stop()
 
     document = yaml.safe_load(path.read_text(encoding="utf-8"))
     document["sites"] = [s for s in document["sites"] if s["key"] != "changning-gov"]
@@ -225,7 +227,7 @@ def test_editing_the_config_and_restarting_changes_the_jobs_and_nothing_else(tmp
     document["sites"].append({**news, "schedule": "15 4 * * *"})
     path.write_text(yaml.safe_dump(document, allow_unicode=True), encoding="utf-8")
     scheduler = SchedulerProcess(path)
-    assert scheduler.stop() == 0
+    scheduler.stop()
     out = scheduler.out
     assert "updated binhe-gov: 0 2 * * * (Asia/Shanghai, jitter 0 s) -> 30 3 * * 1-5" in out
     assert "added binhe-news" in out
@@ -254,7 +256,7 @@ def test_alerts_once_per_incident_and_once_on_recovery(tmp_path, sample_sites, r
     sample_sites.sites["binhe-gov"].fault = None
     wait_for(lambda: [r for r in runs(db) if r.status == "succeeded"], 40, "a successful run")
     time.sleep(1)
-    assert scheduler.stop() == 0
+    scheduler.stop()
 
     failed = [r for r in runs(db) if r.status == "failed"]
     recovered = [r for r in runs(db) if r.status == "succeeded"][0]
@@ -273,11 +275,11 @@ def test_a_run_missed_beyond_its_grace_is_not_run_but_alerted(tmp_path, sample_s
     config = write_config(tmp_path / "config.yaml", sample_sites, ["binhe-gov"], schedule, {"misfire_grace": 1},
                           alerts={"urls": [f"json://127.0.0.1:{receiver.port}/hook"]})
     scheduler = SchedulerProcess(config)
-    assert scheduler.stop() == 0
+    scheduler.stop()
     sleep_until(due[0] + timedelta(seconds=3))
     scheduler = SchedulerProcess(config)
     wait_for(lambda: receiver.received, 20, "the missed-run alert")
-    assert scheduler.stop() == 0
+    scheduler.stop()
     assert runs(tmp_path / "archive.db") == []
     assert [m["title"] for m in receiver.received] == ["[muniarchive] binhe-gov: scheduled run missed"]
     archive = Archive(f"sqlite:///{tmp_path / 'archive.db'}")
@@ -296,7 +298,7 @@ def test_sigterm_lets_a_crawl_finish_within_grace_then_stops_it_as_interrupted(t
     wait_for(lambda: runs(tmp_path / "archive.db"), 20, "a crawl to start")
     time.sleep(1)
     started = time.monotonic()
-    assert scheduler.stop(timeout=60) == 0
+    scheduler.stop(timeout=60)
     assert time.monotonic() - started < 40
     recorded = runs(tmp_path / "archive.db")
     assert len(recorded) == 1
@@ -316,7 +318,7 @@ def test_a_failed_run_is_retried_with_backoff_and_alerted_once_after_the_last_at
     wait_for(lambda: len([r for r in runs(tmp_path / "archive.db") if r.exit_code is not None]) == 3, 60,
              "three attempts")
     time.sleep(1)
-    assert scheduler.stop() == 0
+    scheduler.stop()
     recorded = runs(tmp_path / "archive.db")
     assert [(r.trigger, r.status) for r in recorded] == [("schedule", "failed"), ("retry", "failed"),
                                                          ("retry", "failed")]

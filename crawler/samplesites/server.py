@@ -18,7 +18,7 @@ import html
 import sys
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, quote, urlsplit
@@ -100,6 +100,16 @@ class SampleSite:
         if (page := self._pages.get(key)) is None:
             page = self._pages[key] = self.route(path, parse_qs(query))
         return page
+
+    def revise(self, article_id: int, paragraphs: list[str]) -> SampleArticle:
+        """Correct a published article in place (same URL, new text), as sites do."""
+        for index, article in enumerate(self.articles):
+            if article.article_id == article_id:
+                self.articles[index] = replace(article, paragraphs=tuple(paragraphs))
+                self._pages.clear()
+                self._live_key = None
+                return self.articles[index]
+        raise KeyError(article_id)
 
     def article_at(self, path: str) -> SampleArticle | None:
         self.live()

@@ -1,0 +1,118 @@
+"""Fingerprints for exact duplicates and reprints: pure functions over an article's text.
+
+What DESIGN.md measured: a reprint on another site (other boilerplate, converted script, a
+paragraph edited) is only recognisable after traditional->simplified conversion (OpenCC)
+and removal of punctuation and spaces. On that normalised text, MinHash (128 permutations)
+over character 5-grams put every reprint at >= 0.59 estimated Jaccard similarity and every
+unrelated article at <= 0.04; LSH at 0.5 found all variants and nothing else.
+
+The LSH index lives in the database (archive/lsh.py): 32 bands of 4 rows, each band hashed
+to one 64-bit key. A candidate shares at least one band key; it is a match when its
+signature agrees with ours on at least SIMILARITY_THRESHOLD of the 128 values.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import struct
+import zlib
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+
+NUM_PERM = 128
+BANDS, ROWS = 32, 4  # a pair at Jaccard 0.59 shares a band with probability 0.98; at 0.04, 1e-4
+SHINGLE = 5
+SIMILARITY_THRESHOLD = 0.5
+MIN_CHARS = 30  # shorter texts (a caption, a one-line notice) say too little to call reprints
+# stored signatures only compare with signatures made the same way: changing the seed, the
+# hash or the permutations means recomputing every stored fingerprint (`muniarchive reprocess`)
+SEED = 20201202
+_PRIME = np.uint64((1 << 61) - 1)
+_MASK = np.uint64((1 << 32) - 1)
+
+_NOT_TEXT = re.compile(r"[\W_]+")
+
+
+@lru_cache(maxsize=1)
+def _to_simplified():
+    import opencc  # building the converter loads its dictionaries: once per process
+
+    return opencc.OpenCC("t2s.json")
+
+
+def simplified(text: str) -> str:
+    """Traditional -> simplified (OpenCC t2s); simplified text passes unchanged."""
+    return _to_simplified().convert(text)
+
+
+# quotation marks and title brackets that split a name people search as one: “十四五”规划
+QUOTES = "“”‘’「」『』《》〈〉\"'＂＇"
+_NO_QUOTES = str.maketrans("", "", QUOTES)
+
+
+def searchable(text: str) -> str:
+    """The text the search index holds: simplified script, quotation marks removed."""
+    return simplified(text).translate(_NO_QUOTES)
+
+
+def normalise(text: str) -> str:
+    """The text that dedup compares: simplified script, no punctuation, no spaces."""
+    return _NOT_TEXT.sub("", simplified(text))
+
+
+@dataclass(frozen=True)
+class Fingerprint:
+    text_hash: str  # sha256 of the normalised text: exact duplicates
+    signature: bytes  # NUM_PERM MinHash values, uint32 little-endian
+    band_keys: tuple[int, ...]  # BANDS signed 64-bit keys for the LSH index
+
+
+@lru_cache(maxsize=1)
+def _permutations() -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(SEED)
+    return (rng.integers(1, int(_PRIME), NUM_PERM, dtype=np.uint64),
+            rng.integers(0, int(_PRIME), NUM_PERM, dtype=np.uint64))
+
+
+def minhash(shingles: set[str]) -> np.ndarray:
+    """NUM_PERM MinHash values (uint32) of a set of strings: the minimum over the set of
+    (a * crc32(s) + b) mod (2^61 - 1), per random affine permutation (a, b), as datasketch
+    computes them. Written out because importing datasketch also imports scipy (a second
+    and tens of MB in every crawl's extraction worker) for its LSH, which lives in the
+    database here."""
+    a, b = _permutations()
+    hashes = np.fromiter((zlib.crc32(s.encode("utf-8")) for s in shingles), dtype=np.uint64, count=len(shingles))
+    with np.errstate(over="ignore"):  # a * h wraps at 2^64 as in datasketch: still a fixed permutation
+        values = ((hashes[:, None] * a + b) % _PRIME) & _MASK
+    return values.min(axis=0).astype(np.uint32)
+
+
+def fingerprint(body: str | None) -> Fingerprint | None:
+    """The fingerprint of an article body, or None when there is too little text."""
+    if not body:
+        return None
+    text = normalise(body)
+    if len(text) < MIN_CHARS:
+        return None
+    shingles = {text[i:i + SHINGLE] for i in range(len(text) - SHINGLE + 1)}
+    values = minhash(shingles)
+    return Fingerprint(hashlib.sha256(text.encode("utf-8")).hexdigest(), values.tobytes(), band_keys(values))
+
+
+def band_keys(values: np.ndarray) -> tuple[int, ...]:
+    keys = []
+    for band in range(BANDS):
+        chunk = values[band * ROWS:(band + 1) * ROWS].tobytes()
+        digest = hashlib.blake2b(struct.pack("<B", band) + chunk, digest_size=8).digest()
+        keys.append(struct.unpack("<q", digest)[0])
+    return tuple(keys)
+
+
+def similarity(signature_a: bytes, signature_b: bytes) -> float:
+    """Estimated Jaccard similarity of two texts from their signatures."""
+    a = np.frombuffer(signature_a, dtype=np.uint32)
+    b = np.frombuffer(signature_b, dtype=np.uint32)
+    return float(np.count_nonzero(a == b)) / NUM_PERM
