@@ -3,16 +3,16 @@ the FTS5 search row (simplified script) and the dedup fingerprint that links rep
 story clusters. Written in the same transaction as the article (store.py), and by the
 migration that introduced them (for articles stored before).
 
-Everything here works on a Core connection with constant statements: it runs once per
-stored article, up to millions of times.
+Everything here runs once per stored article, up to millions of times: plain SQL, on SQLite
+through the driver (see _run).
 """
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, bindparam, delete, insert, select, text, update
+from sqlalchemy import Connection, insert, text
 
 from archive.dedup import SIMILARITY_THRESHOLD, Fingerprint, fingerprint, searchable, similarity
-from archive.models import Article, ArticleFingerprint, LshBand, Story, utcnow
+from archive.models import Story, utcnow
 from archive.urls import canonical
 
 __all__ = ["canonical", "index_article", "find_match"]
@@ -20,28 +20,26 @@ __all__ = ["canonical", "index_article", "find_match"]
 # how many LSH candidates are compared; more share a band key only for near-identical boilerplate
 MAX_CANDIDATES = 100
 
-_article = Article.__table__
-_band = LshBand.__table__
-_fp = ArticleFingerprint.__table__
-_FTS_DELETE = text("DELETE FROM article_fts WHERE rowid = :article_id")
-_FTS_INSERT = text("INSERT INTO article_fts (rowid, title, body) VALUES (:article_id, :title, :body)")
-_BAND_DELETE = delete(_band).where(_band.c.article_id == bindparam("article_id"))
-_BAND_INSERT = insert(_band)
-_FP_DELETE = delete(_fp).where(_fp.c.article_id == bindparam("article_id"))
-_FP_INSERT = insert(_fp)
-_SAME_TEXT = (select(_article.c.id, _article.c.story_id)
-              .where(_article.c.text_hash == bindparam("text_hash"), _article.c.id != bindparam("article_id"))
-              .limit(1))
-_CANDIDATES = (select(_band.c.article_id).distinct()
-               .where(_band.c.key.in_(bindparam("keys", expanding=True)),
-                      _band.c.article_id != bindparam("article_id"))
-               .limit(MAX_CANDIDATES))
-_SIGNATURES = (select(_fp.c.article_id, _fp.c.signature, _article.c.story_id)
-               .join(_article, _article.c.id == _fp.c.article_id)
-               .where(_fp.c.article_id.in_(bindparam("ids", expanding=True))))
-_SET_STORY = update(_article).where(_article.c.id == bindparam("article_id")).values(story_id=bindparam("story_id"))
-_SET_INDEXED = update(_article).where(_article.c.id == bindparam("article_id")).values(
-    text_hash=bindparam("text_hash"), story_id=bindparam("story_id"))
+
+def _run(connection: Connection, sql: str, params: dict | list[dict] | None = None) -> list[tuple]:
+    """Plain SQL with :named parameters (a list of them: executemany). On SQLite straight
+    through the driver, in the connection's transaction: these statements run about ten
+    times per stored article, and SQLAlchemy's per-statement overhead was most of an
+    insert's cost (benchmarks/archive.py)."""
+    if connection.dialect.name != "sqlite":
+        result = connection.execute(text(sql), params or {})
+        return result.all() if result.returns_rows else []
+    cursor = connection.connection.driver_connection.cursor()
+    if isinstance(params, list):
+        cursor.executemany(sql, params)
+        return []
+    return cursor.execute(sql, params or {}).fetchall()
+
+
+def _in(name: str, values: list) -> tuple[str, dict]:
+    """An IN list with one named parameter per value."""
+    names = {f"{name}{i}": value for i, value in enumerate(values)}
+    return ", ".join(f":{n}" for n in names), names
 
 
 def has_fts(connection: Connection) -> bool:
@@ -51,40 +49,58 @@ def has_fts(connection: Connection) -> bool:
 def find_match(connection: Connection, article_id: int, fp: Fingerprint) -> tuple[int, int | None] | None:
     """(article id, its story id) of the most similar stored article at or above the
     threshold, or None. Same normalised text first (exact duplicate), then LSH candidates."""
-    same = connection.execute(_SAME_TEXT, {"text_hash": fp.text_hash, "article_id": article_id}).first()
-    if same is not None:
-        return same.id, same.story_id
-    candidates = connection.execute(_CANDIDATES, {"keys": list(fp.band_keys), "article_id": article_id}).scalars().all()
+    same = _run(connection, "SELECT id, story_id FROM article WHERE text_hash = :text_hash AND id != :article_id "
+                            "LIMIT 1", {"text_hash": fp.text_hash, "article_id": article_id})
+    if same:
+        return same[0][0], same[0][1]
+    keys, params = _in("k", list(fp.band_keys))
+    candidates = _run(connection, f"SELECT DISTINCT article_id FROM lsh_band WHERE key IN ({keys}) "
+                                  f"AND article_id != :article_id LIMIT {MAX_CANDIDATES}",
+                      {**params, "article_id": article_id})
     if not candidates:
         return None
+    ids, params = _in("a", [row[0] for row in candidates])
     best, best_score = None, SIMILARITY_THRESHOLD
-    for row in connection.execute(_SIGNATURES, {"ids": candidates}):
-        score = similarity(fp.signature, row.signature)
+    for other_id, signature, story_id in _run(
+            connection, f"SELECT f.article_id, f.signature, a.story_id FROM article_fingerprint f "
+                        f"JOIN article a ON a.id = f.article_id WHERE f.article_id IN ({ids})", params):
+        score = similarity(fp.signature, signature)
         if score >= best_score:
-            best, best_score = (row.article_id, row.story_id), score
+            best, best_score = (other_id, story_id), score
     return best
 
 
 def index_article(connection: Connection, article_id: int, title: str | None, body: str | None,
-                  fp: Fingerprint | None = None) -> int | None:
-    """(Re)index one article's current text: search row, fingerprint, story. Returns its story id."""
-    if has_fts(connection):
-        connection.execute(_FTS_DELETE, {"article_id": article_id})
-        connection.execute(_FTS_INSERT, {"article_id": article_id, "title": searchable(title or ""),
-                                         "body": searchable(body or "")})
+                  fp: Fingerprint | None = None, *, fresh: bool = False) -> int | None:
+    """(Re)index one article's current text: search row, fingerprint, story. Returns its story id.
+
+    `fresh`: the article row was inserted in this transaction with its text_hash already set
+    (store.py does), so there is nothing to delete and nothing to update unless it joins a story.
+    """
     fp = fp or fingerprint(body)
-    connection.execute(_BAND_DELETE, {"article_id": article_id})
-    connection.execute(_FP_DELETE, {"article_id": article_id})
+    ids = {"article_id": article_id}
+    if not fresh:
+        _run(connection, "DELETE FROM lsh_band WHERE article_id = :article_id", ids)
+        _run(connection, "DELETE FROM article_fingerprint WHERE article_id = :article_id", ids)
+        if has_fts(connection):
+            _run(connection, "DELETE FROM article_fts WHERE rowid = :article_id", ids)
+    if has_fts(connection):
+        _run(connection, "INSERT INTO article_fts (rowid, title, body) VALUES (:article_id, :title, :body)",
+             {**ids, "title": searchable(title or ""), "body": searchable(body or "")})
     story_id = None
     if fp is not None:
-        connection.execute(_FP_INSERT, {"article_id": article_id, "signature": fp.signature})
-        connection.execute(_BAND_INSERT, [{"key": key, "article_id": article_id} for key in set(fp.band_keys)])
+        _run(connection, "INSERT INTO article_fingerprint (article_id, signature) VALUES (:article_id, :signature)",
+             {**ids, "signature": fp.signature})
+        _run(connection, "INSERT INTO lsh_band (key, article_id) VALUES (:key, :article_id)",
+             [{"key": key, "article_id": article_id} for key in set(fp.band_keys)])
         match = find_match(connection, article_id, fp)
         if match is not None:
             other_id, story_id = match
             if story_id is None:
                 story_id = connection.execute(insert(Story.__table__).values(created_at=utcnow())).inserted_primary_key[0]
-                connection.execute(_SET_STORY, {"article_id": other_id, "story_id": story_id})
-    connection.execute(_SET_INDEXED, {"article_id": article_id, "text_hash": fp.text_hash if fp else None,
-                                      "story_id": story_id})
+                _run(connection, "UPDATE article SET story_id = :story_id WHERE id = :article_id",
+                     {"story_id": story_id, "article_id": other_id})
+    if not fresh or story_id is not None:
+        _run(connection, "UPDATE article SET text_hash = :text_hash, story_id = :story_id WHERE id = :article_id",
+             {**ids, "text_hash": fp.text_hash if fp else None, "story_id": story_id})
     return story_id

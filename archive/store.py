@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from archive.db import ArchiveError, create_archive_engine, describe_url, migrate
-from archive.dedup import Fingerprint
+from archive.dedup import Fingerprint, fingerprint
 from archive.index import index_article
 from archive.models import (
     Article,
@@ -321,11 +321,12 @@ class Archive:
             stored_capture = capture_id if capture is None else self._add_capture(session, site_id, run_id, capture)
             fields = {name: getattr(data, name) for name in _ARTICLE_FIELDS}
             fields.update(content_hash=digest, capture_id=stored_capture, last_seen=now, modified=now)
+            fp = data.fingerprint or fingerprint(data.body)
             if existing is None:
                 version = 1
                 article_id = connection.execute(_INSERT_ARTICLE, dict(
                     site_id=site_id, url=url, canonical_url=url_key, version=version, first_seen=now,
-                    **fields)).inserted_primary_key[0]
+                    text_hash=fp.text_hash if fp else None, **fields)).inserted_primary_key[0]
             else:
                 version, article_id = existing.version + 1, existing.id
                 connection.execute(_UPDATE_ARTICLE, dict(article_id=article_id, version=version, **fields))
@@ -336,7 +337,7 @@ class Archive:
                 reporters=data.reporters, editors=data.editors, capture_id=stored_capture, created_at=now,
                 reason=reason,
             ))
-            index_article(connection, article_id, data.title, data.body, data.fingerprint)
+            index_article(connection, article_id, data.title, data.body, fp, fresh=existing is None)
             return NEW if existing is None else UPDATED
 
         return work

@@ -28,6 +28,19 @@ ROOT = Path(__file__).resolve().parents[1]
 TZ = ZoneInfo("Asia/Shanghai")
 
 
+_running: list[subprocess.Popen] = []
+
+
+@pytest.fixture(autouse=True)
+def no_scheduler_outlives_its_test():
+    yield
+    while _running:
+        process = _running.pop()
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
 class SchedulerProcess:
     """`muniarchive scheduler start` in the background, its output in files."""
 
@@ -39,6 +52,7 @@ class SchedulerProcess:
         with open(self.out_path, "w") as out, open(self.err_path, "w") as err:  # the child keeps its own copies
             self.process = subprocess.Popen([*MUNIARCHIVE, "scheduler", "start", "--config", str(config_path)],
                                             cwd=ROOT, stdout=out, stderr=err, env={**os.environ, **(env or {})})
+        _running.append(self.process)
         deadline = time.monotonic() + 30
         while "scheduler started" not in self.out and self.process.poll() is None:
             assert time.monotonic() < deadline, f"the scheduler did not start: {self.err}"

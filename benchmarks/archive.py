@@ -1,0 +1,248 @@
+"""Archive at scale: insert, near-duplicate lookup and search with up to a million articles.
+
+    python benchmarks/archive.py [--articles 1000000] [--db PATH]
+
+Generates synthetic Chinese articles (random words from a 20,000-word vocabulary plus
+stock officialese phrases, 200-700 characters) into a fresh SQLite archive through the
+store's own write path (capture, article, version, FTS5 row, MinHash fingerprint and LSH
+bands, story link), in transactions of 500. 5 % of them are reprints of an earlier article:
+converted to Traditional script (OpenCC), one sentence edited, another title, another site.
+
+At 10k, 100k and 1M stored (those within --articles) it measures:
+- insert cost per article over the last batches;
+- near-duplicate lookup per new article (archive.index.find_match on 300 unseen articles,
+  a tenth of them reprints): p50/p95 (target p95 <= 5 ms), and whether each reprint was found;
+- search (archive.queries.search, 50 queries of 3-6 characters taken from stored text):
+  p50/p95 (target p95 <= 300 ms);
+- database size; and at the end, peak memory (target <= 500 MB) and how well stories came
+  out: reprints joined to their original / unrelated articles wrongly joined.
+Per-article cost should stay flat from 10k to 1M.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import re
+import resource
+import statistics
+import sys
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from sqlalchemy import func, select  # noqa: E402
+
+from archive import Archive, ArticleData, CaptureData  # noqa: E402
+from archive.dedup import fingerprint  # noqa: E402
+from archive.index import find_match  # noqa: E402
+from archive.models import Article  # noqa: E402
+from archive.queries import search  # noqa: E402
+
+BATCH = 500
+CHECKPOINTS = (10_000, 100_000, 1_000_000)
+STOCK = ["深入贯彻落实", "高质量发展", "进一步加强", "推动经济社会发展", "坚持以人民为中心", "全面推进乡村振兴",
+         "营商环境", "十四五规划", "重点项目建设", "安全生产", "生态环境保护", "民生实事", "优化公共服务",
+         "统筹发展和安全", "科技创新", "城市更新", "基层治理", "就业创业", "招商引资", "数字经济"]
+
+
+class Generator:
+    """Deterministic synthetic articles; article n is the same in every run."""
+
+    def __init__(self, seed: int = 7):
+        rng = random.Random(seed)
+        chars = [chr(c) for c in range(0x4E00, 0x4E00 + 3500)]
+        self.words = ["".join(rng.choice(chars) for _ in range(rng.choice((2, 2, 2, 3, 4)))) for _ in range(20_000)]
+        self.seed = seed
+
+    def text(self, n: int) -> tuple[str, str]:
+        rng = random.Random(self.seed * 1_000_003 + n)
+        sentences = []
+        for _ in range(rng.randint(6, 18)):
+            words = [rng.choice(STOCK) if rng.random() < 0.08 else rng.choice(self.words)
+                     for _ in range(rng.randint(6, 16))]
+            sentences.append("".join(words) + rng.choice("。，；"))
+        paragraphs = ["".join(sentences[i:i + 3]) for i in range(0, len(sentences), 3)]
+        title = "".join(rng.choice(self.words) for _ in range(rng.randint(4, 8)))
+        return title, "\n".join(paragraphs)
+
+
+def reprint_of(title: str, body: str, n: int) -> tuple[str, str]:
+    """Another site's copy: Traditional script, one sentence changed, its own title."""
+    import opencc
+
+    converter = reprint_of.__dict__.setdefault("converter", opencc.OpenCC("s2t.json"))
+    rng = random.Random(n)
+    sentences = re.split(r"(?<=[。，；])", body)
+    index = rng.randrange(len(sentences) - 1)
+    sentences[index] = sentences[index][: len(sentences[index]) // 2] + "据本报记者了解。"
+    return converter.convert("转载：" + title), converter.convert("".join(sentences))
+
+
+def plan(total: int, reprint_share: float = 0.05, seed: int = 11) -> list[int | None]:
+    """For each article n: None, or the number of the earlier article it reprints."""
+    rng = random.Random(seed)
+    return [rng.randrange(n) if n > 100 and rng.random() < reprint_share else None for n in range(total)]
+
+
+def make(args) -> tuple[int, str, str, object]:
+    n, original, generator = args
+    if original is None:
+        title, body = generator.text(n)
+    else:
+        title, body = reprint_of(*generator.text(original), n)
+    return n, title, body, fingerprint(body)
+
+
+_generator: Generator | None = None
+
+
+def _init() -> None:
+    global _generator
+    _generator = Generator()
+
+
+def make_many(items: list[tuple[int, int | None]]) -> list:
+    return [make((n, original, _generator)) for n, original in items]
+
+
+def generated(pool: ProcessPoolExecutor, originals: list[int | None], chunk: int = 5000):
+    """Articles made in the worker, one chunk ahead of the writer (memory stays bounded)."""
+    pending = None
+    for start in range(0, len(originals), chunk):
+        future = pool.submit(make_many, list(zip(range(start, start + chunk), originals[start:start + chunk],
+                                                 strict=False)))
+        if pending is not None:
+            yield from pending.result()
+        pending = future
+    if pending is not None:
+        yield from pending.result()
+
+
+def url_of(n: int, originals: list[int | None], sites: list[int]) -> tuple[int, str]:
+    """(site id, URL) of article n: a reprint lives on another site than its original's."""
+    site_id = sites[(n + (originals[n] is not None)) % len(sites)]
+    return site_id, f"http://site{site_id}.example.gov.cn/art/{n // 1000}/t{n}.html"
+
+
+def html_of(title: str, body: str) -> bytes:
+    paragraphs = "".join(f"<p>{p}</p>" for p in body.split("\n"))
+    return (f"<html><head><meta charset='utf-8'><title>{title}</title></head><body><h1>{title}</h1>"
+            f"<div class='TRS_Editor'>{paragraphs}</div></body></html>").encode()
+
+
+def percentiles(values: list[float]) -> tuple[float, float]:
+    values = sorted(values)
+    return statistics.median(values), values[min(len(values) - 1, int(len(values) * 0.95))]
+
+
+def measure(archive: Archive, generator: Generator, stored: int, sites: list[int]) -> dict:
+    """Lookup and search timings with `stored` articles in the archive."""
+    rng = random.Random(stored)
+    lookups, found = [], []
+    with archive.engine.connect() as connection:
+        for i in range(300):
+            n = 10_000_000 + stored + i  # never stored
+            if i % 10 == 0:
+                original = rng.randrange(stored)
+                _, _, body, fp = make((n, original, generator))
+            else:
+                _, _, body, fp = make((n, None, generator))
+            start = time.perf_counter()
+            match = find_match(connection, -1, fp)
+            lookups.append((time.perf_counter() - start) * 1000)
+            if i % 10 == 0:
+                found.append(match is not None)
+    queries = []
+    for _ in range(50):
+        _, body = generator.text(rng.randrange(stored))
+        start = rng.randrange(max(1, len(body) - 8))
+        query = body[start:start + rng.choice((3, 4, 6))].strip("。，；\n")
+        if len(query) >= 3:
+            queries.append(query)
+    queries += ["十四五规划", "高质量发展", "營商環境"]
+    timings = []
+    for query in queries:
+        start = time.perf_counter()
+        search(archive, query, limit=20)
+        timings.append((time.perf_counter() - start) * 1000)
+    lookup_p50, lookup_p95 = percentiles(lookups)
+    search_p50, search_p95 = percentiles(timings)
+    return {"lookup_p50": lookup_p50, "lookup_p95": lookup_p95, "reprints_found": sum(found), "reprints": len(found),
+            "search_p50": search_p50, "search_p95": search_p95, "queries": len(timings)}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--articles", type=int, default=1_000_000)
+    parser.add_argument("--db", help="archive file (default: a temporary one, removed after)")
+    args = parser.parse_args()
+
+    folder = tempfile.TemporaryDirectory()
+    path = Path(args.db) if args.db else Path(folder.name) / "bench.db"
+    if path.exists():
+        raise SystemExit(f"{path} exists: the benchmark starts from an empty archive")
+    archive = Archive(f"sqlite:///{path}")
+    sites = [archive.ensure_site(f"site{i}", f"站点{i}", f"http://site{i}.example.gov.cn") for i in range(20)]
+    generator = Generator()
+    originals = plan(args.articles)
+    checkpoints = [c for c in CHECKPOINTS if c <= args.articles] or [args.articles]
+    base_time = datetime(2020, 1, 1, tzinfo=UTC)
+    print(f"{'stored':>9} {'insert/s':>9} {'ms/article':>10} {'lookup p50':>10} {'p95':>6} {'reprints':>9} "
+          f"{'search p50':>10} {'p95':>7} {'db MB':>8}", flush=True)
+    started = time.perf_counter()
+    window_start, window_count = time.perf_counter(), 0
+    with ProcessPoolExecutor(1, initializer=_init) as pool:
+        # texts and fingerprints are made in a worker, as the crawl's extraction worker does
+        batch = []
+        for n, title, body, fp in generated(pool, originals):
+            site_id, url = url_of(n, originals, sites)
+            published = base_time + timedelta(minutes=n)
+            capture = CaptureData(url=url, http_status=200, headers={"Content-Type": "text/html; charset=utf-8"},
+                                  body=html_of(title, body), fetched_at=published)
+            data = ArticleData(title=title, body=body, publish_time=published, publish_time_precision="minute",
+                               fingerprint=fp)
+            batch.append(archive.article_write(site_id, None, capture, data))
+            if len(batch) == BATCH or n == args.articles - 1:
+                archive.write_all(batch)
+                window_count += len(batch)
+                batch = []
+            stored = n + 1
+            if stored in checkpoints:
+                elapsed = time.perf_counter() - window_start
+                figures = measure(archive, generator, stored, sites)
+                size = sum(p.stat().st_size for p in path.parent.glob(path.name + "*")) / 2**20
+                print(f"{stored:>9} {window_count / elapsed:>9.0f} {elapsed / window_count * 1000:>10.2f} "
+                      f"{figures['lookup_p50']:>10.2f} {figures['lookup_p95']:>6.2f} "
+                      f"{figures['reprints_found']:>4}/{figures['reprints']:<4} "
+                      f"{figures['search_p50']:>10.1f} {figures['search_p95']:>7.1f} {size:>8.0f}", flush=True)
+                window_start, window_count = time.perf_counter(), 0
+    total = time.perf_counter() - started
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    worker_peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    reprints = [(n, o) for n, o in enumerate(originals) if o is not None]
+    wanted = {url_of(n, originals, sites)[1] for pair in reprints for n in pair}
+    story_of = {}
+    with archive.session() as session:
+        listed = sorted(wanted)
+        for start in range(0, len(listed), 500):
+            story_of.update(session.execute(select(Article.url, Article.story_id)
+                                            .where(Article.url.in_(listed[start:start + 500]))).all())
+        in_stories = session.scalar(select(func.count()).select_from(Article).where(Article.story_id.is_not(None)))
+    joined = sum(1 for n, o in reprints if story_of[url_of(n, originals, sites)[1]] is not None
+                 and story_of[url_of(n, originals, sites)[1]] == story_of[url_of(o, originals, sites)[1]])
+    wrongly = in_stories - sum(1 for story in story_of.values() if story is not None)
+    print(f"\n{args.articles} articles in {total / 60:.1f} min ({args.articles / total:.0f}/s overall); "
+          f"reprints joined to their original: {joined}/{len(reprints)}; unrelated articles put in a story: {wrongly}")
+    print(f"peak memory: {peak:.0f} MB (this process, target <= 500), generator worker {worker_peak:.0f} MB")
+    archive.close()
+    folder.cleanup()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
