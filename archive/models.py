@@ -227,3 +227,12 @@ class AlertIncident(Base):
     closed_at: Mapped[datetime | None] = mapped_column(AwareDateTime)
     closed_by_run_id: Mapped[int | None] = mapped_column(ForeignKey("crawl_run.id"))
     recovery_notified_at: Mapped[datetime | None] = mapped_column(AwareDateTime)
+
+
+class ExportCursor(Base):
+    """How far a named export target has read: the newest article_version it was sent."""
+
+    __tablename__ = "export_cursor"
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    last_version_id: Mapped[int] = mapped_column(Integer, default=0)
+    exported_at: Mapped[datetime] = mapped_column(AwareDateTime, default=utcnow)

@@ -614,6 +614,55 @@ def import_text(folder: str, site_key: str, config_path: str, json_output: bool)
         console.print(f"[red]failed[/red]: {escape(failure)}", highlight=False)
 
 
+@cli.command()
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv", "parquet", "warc"]), required=True,
+              help="jsonl / csv: one record per article; parquet: typed columns; warc: the raw captures")
+@click.option("--site", help="only this site")
+@click.option("--from", "date_from", metavar="YYYY-MM-DD", help="published on or after this day")
+@click.option("--to", "date_to", metavar="YYYY-MM-DD", help="published before this day")
+@click.option("--since-last", metavar="NAME",
+              help="only what was stored since the last complete export to the target NAME")
+@click.option("--versions", is_flag=True, help="every version of each article, not only the current one")
+@click.option("--out", metavar="PATH|-", default="-", show_default=True,
+              help="the file to write (written beside it first, renamed when complete); - for stdout")
+@config_option
+@fail_cleanly
+def export(fmt: str, site: str | None, date_from: str | None, date_to: str | None, since_last: str | None,
+           versions: bool, out: str, config_path: str) -> None:
+    """Stream the archive out for other tools; memory stays flat however large it is.
+
+    Records and their fields (schema version 1) are described in docs/export.md. CSV is
+    UTF-8 with a BOM, so Excel opens it correctly on a Chinese-locale Windows. With
+    --since-last NAME each record (or new version) goes to NAME once: the target's cursor
+    moves only when the export completed.
+
+    \b
+    Examples:
+      muniarchive export --format jsonl --site binhe-gov > binhe.jsonl
+      muniarchive export --format parquet --out archive.parquet
+      muniarchive export --format csv --since-last excel-weekly --out new.csv
+      muniarchive export --format warc --out captures.warc.gz
+    """
+    from archive.export import Selection
+    from archive.export import export as run_export
+
+    if fmt == "parquet" and out == "-":
+        raise click.UsageError("parquet needs a file: give --out PATH")
+    config = load_config(config_path)
+    if site:
+        config.site(site)
+    archive = Archive(config.database_url)
+    tz = config.defaults.timezone
+    selection = Selection(site=site, date_from=_date(date_from, tz, "--from"), date_to=_date(date_to, tz, "--to"),
+                          versions=versions)
+    try:
+        count = run_export(archive, fmt, out, tz, selection, since_last)
+    except OSError as exc:
+        raise click.ClickException(f"{out if out != '-' else 'stdout'}: cannot write: {exc.strerror or exc}") from None
+    click.echo(f"exported {count} {'captures' if fmt == 'warc' else 'records'}"
+               + (f" to {out}" if out != "-" else ""), err=True)
+
+
 # ---------------------------------------------------------------------------- extract
 
 @cli.command()

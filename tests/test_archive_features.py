@@ -200,7 +200,7 @@ def test_an_archive_made_by_the_walking_skeleton_upgrades_with_nothing_lost(tmp_
     archive.close()
 
 
-def test_two_crawls_and_a_reprocess_at_once_on_one_sqlite_archive(sample_sites, config_path, config):
+def test_two_crawls_an_import_and_exports_at_once_on_one_sqlite_archive(sample_sites, config_path, config):
     for site in sample_sites.sites.values():
         site.delay = 0.05
     commands = [[sys.executable, "-m", "crawler", "crawl", key, "--config", str(config_path)]
@@ -211,11 +211,18 @@ def test_two_crawls_and_a_reprocess_at_once_on_one_sqlite_archive(sample_sites, 
                                                  encoding="utf-8")
     processes = [subprocess.Popen(c, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
                  for c in commands]
-    searches = [cli("search", "滨河", "--json", "--config", str(config_path)) for _ in range(5)]
+    readers = []
+    while any(p.poll() is None for p in processes):
+        readers.append(cli("export", "--format", "jsonl", "--since-last", "mirror", "--config", str(config_path)))
+        readers.append(cli("search", "滨河", "--json", "--config", str(config_path)))
+    readers.append(cli("export", "--format", "jsonl", "--since-last", "mirror", "--config", str(config_path)))
     outputs = [p.communicate(timeout=300)[0] for p in processes]
     assert [p.returncode for p in processes] == [0, 0, 0], outputs
-    assert all(s.returncode == 0 for s in searches), [s.stderr for s in searches]
-    assert not any("database is locked" in o for o in outputs + [s.stderr for s in searches])
+    assert all(r.returncode == 0 for r in readers), [r.stderr for r in readers]
+    assert not any("database is locked" in o for o in outputs + [r.stderr for r in readers])
+    exported = [json.loads(line)["canonical_url"] for r in readers if "--since-last" in r.args
+                for line in r.stdout.splitlines()]
+    assert len(exported) == len(set(exported)) == 13 + 11 + 1  # each record sent to "mirror" exactly once
     archive = Archive(config.database_url)
     with archive.session() as session:
         urls = session.scalars(select(Article.canonical_url)).all()
