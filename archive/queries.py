@@ -15,6 +15,9 @@ from archive.urls import variants
 
 _fts = table("article_fts", column("rowid"), column("title"), column("body"))
 SNIPPET_CHARS = 40
+# ranking scores every candidate: a common word (十四五 in a city's archive) would match a
+# large share of a million articles, so only the newest WINDOW matches are ranked
+WINDOW = 2000
 
 
 def _phrase(term: str) -> str:
@@ -23,21 +26,18 @@ def _phrase(term: str) -> str:
 
 def search(archive: Archive, query: str, *, site: str | None = None, date_from: datetime | None = None,
            date_to: datetime | None = None, limit: int = 20) -> list[dict]:
-    """Articles containing every term of `query` (space-separated), in either script, best first.
+    """Articles containing every term of `query` (space-separated), in either script.
 
     The index holds the simplified text (trigrams, FTS5): terms of three characters or more
-    are looked up in it and ranked by BM25; shorter terms (规划, 十四) cannot be indexed by
-    trigrams and are matched by scanning, which is slower on a large archive.
+    are looked up in it and the newest WINDOW matches ranked by BM25. A query made only of
+    shorter terms (规划, 十四) cannot use trigrams: it scans from the newest article back and
+    lists matches newest first.
     """
     terms = [term for term in (searchable(t) for t in query.split()) if term]
     if not terms:
         return []
     long_terms = [t for t in terms if len(t) >= 3]
     conditions = [or_(_fts.c.title.like(f"%{t}%"), _fts.c.body.like(f"%{t}%")) for t in terms if len(t) < 3]
-    score = literal_column("bm25(article_fts)") if long_terms else literal_column("0")
-    statement = (select(Article.id, Article.url, Article.title, Article.body, Article.publish_time, Site.key,
-                        score.label("score"))
-                 .select_from(_fts).join(Article, Article.id == _fts.c.rowid).join(Site, Site.id == Article.site_id))
     if long_terms:
         conditions.append(text("article_fts MATCH :match").bindparams(match=" AND ".join(map(_phrase, long_terms))))
     if site:
@@ -46,10 +46,19 @@ def search(archive: Archive, query: str, *, site: str | None = None, date_from: 
         conditions.append(Article.publish_time >= date_from)
     if date_to:
         conditions.append(Article.publish_time < date_to)
-    statement = statement.where(and_(*conditions)).order_by(literal_column("score"),
-                                                            Article.publish_time.desc()).limit(limit)
+    matches = (select(_fts.c.rowid).select_from(_fts).join(Article, Article.id == _fts.c.rowid)
+               .join(Site, Site.id == Article.site_id).where(and_(*conditions)))
+    statement = (select(Article.id, Article.url, Article.title, Article.body, Article.publish_time, Site.key,
+                        (literal_column("bm25(article_fts)") if long_terms else literal_column("0")).label("score"))
+                 .select_from(_fts).join(Article, Article.id == _fts.c.rowid).join(Site, Site.id == Article.site_id))
     with archive.session() as session:
-        rows = session.execute(statement).all()
+        if long_terms:
+            # FTS5 walks matches newest first and stops at the WINDOW-th: that bounds the ranking
+            floor = session.scalar(matches.order_by(_fts.c.rowid.desc()).limit(1).offset(WINDOW - 1)) or 0
+            statement = statement.where(and_(*conditions), _fts.c.rowid >= floor).order_by(literal_column("score"))
+        else:  # substrings too short for the trigram index: scan newest first, stop at the limit
+            statement = statement.where(and_(*conditions)).order_by(_fts.c.rowid.desc())
+        rows = session.execute(statement.limit(limit)).all()
     return [{"site": row.key, "url": row.url, "title": row.title, "publish_time": row.publish_time,
              "score": round(-float(row.score), 3) or 0.0, **snippet(row.body or "", terms)}
             for row in rows]

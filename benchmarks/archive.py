@@ -180,7 +180,18 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--articles", type=int, default=1_000_000)
     parser.add_argument("--db", help="archive file (default: a temporary one, removed after)")
+    parser.add_argument("--measure", action="store_true",
+                        help="only measure lookup and search on the archive --db made by an earlier run")
     args = parser.parse_args()
+    if args.measure:
+        archive = Archive(f"sqlite:///{args.db}")
+        with archive.session() as session:
+            stored = session.scalar(select(func.count()).select_from(Article))
+        figures = measure(archive, Generator(), stored, [])
+        print(f"{stored} stored: lookup p50 {figures['lookup_p50']:.2f} ms, p95 {figures['lookup_p95']:.2f} ms, "
+              f"reprints found {figures['reprints_found']}/{figures['reprints']}; search p50 "
+              f"{figures['search_p50']:.1f} ms, p95 {figures['search_p95']:.1f} ms over {figures['queries']} queries")
+        return 0
 
     folder = tempfile.TemporaryDirectory()
     path = Path(args.db) if args.db else Path(folder.name) / "bench.db"

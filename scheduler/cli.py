@@ -663,6 +663,42 @@ def export(fmt: str, site: str | None, date_from: str | None, date_to: str | Non
                + (f" to {out}" if out != "-" else ""), err=True)
 
 
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="address to listen on (0.0.0.0: every network)")
+@click.option("--port", default=8001, show_default=True, type=int)
+@config_option
+@fail_cleanly
+def serve(host: str, port: int, config_path: str) -> None:
+    """Browse and search the archive in a web browser (Datasette), read-only.
+
+    Full-text search on the article table (either script: search the simplified form),
+    canned queries for the latest articles per site, plan documents, recent runs and story
+    clusters, and every table as JSON or CSV. Runs until Ctrl-C.
+
+    \b
+    Example:
+      muniarchive serve --config config.yaml      # then open http://127.0.0.1:8001/
+    """
+    import os
+
+    from archive.db import sqlite_path
+    from scheduler.serve import metadata
+
+    config = load_config(config_path)
+    path = sqlite_path(config.database_url)
+    if path is None:
+        raise click.ClickException(f"archive {describe_url(config.database_url)}: serve needs a SQLite archive "
+                                   "(Datasette); for PostgreSQL use its own tools")
+    Archive(config.database_url).close()  # creates or migrates it, so every table is there
+    folder = Path(tempfile.mkdtemp(prefix="muniarchive-serve-"))
+    (folder / "metadata.json").write_text(json.dumps(metadata(path.stem, config.defaults.timezone),
+                                                     ensure_ascii=False), encoding="utf-8")
+    click.echo(f"serving {path} read-only at http://{host}:{port}/ (Ctrl-C stops)", err=True)
+    os.execvp(sys.executable, [sys.executable, "-m", "datasette", "serve", str(path), "--host", host,
+                               "--port", str(port), "--metadata", str(folder / "metadata.json"),
+                               "--setting", "sql_time_limit_ms", "3000", "--setting", "default_page_size", "50"])
+
+
 # ---------------------------------------------------------------------------- extract
 
 @cli.command()

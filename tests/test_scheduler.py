@@ -54,7 +54,8 @@ class SchedulerProcess:
                                             cwd=ROOT, stdout=out, stderr=err, env={**os.environ, **(env or {})})
         _running.append(self.process)
         deadline = time.monotonic() + 30
-        while "scheduler started" not in self.out and self.process.poll() is None:
+        while "scheduler started" not in self.out:
+            assert self.process.poll() is None, f"the scheduler exited with {self.process.returncode}: {self.err}"
             assert time.monotonic() < deadline, f"the scheduler did not start: {self.err}"
             time.sleep(0.1)
 
