@@ -86,7 +86,15 @@ def reprint_of(title: str, body: str, n: int) -> tuple[str, str]:
 def plan(total: int, reprint_share: float = 0.05, seed: int = 11) -> list[int | None]:
     """For each article n: None, or the number of the earlier article it reprints."""
     rng = random.Random(seed)
-    return [rng.randrange(n) if n > 100 and rng.random() < reprint_share else None for n in range(total)]
+    originals: list[int | None] = []
+    for n in range(total):
+        pick = None
+        if n > 100 and rng.random() < reprint_share:
+            pick = rng.randrange(n)
+            while originals[pick] is not None:  # a reprint of an original article, not of a reprint
+                pick = rng.randrange(n)
+        originals.append(pick)
+    return originals
 
 
 def make(args) -> tuple[int, str, str, object]:
@@ -140,7 +148,7 @@ def percentiles(values: list[float]) -> tuple[float, float]:
     return statistics.median(values), values[min(len(values) - 1, int(len(values) * 0.95))]
 
 
-def measure(archive: Archive, generator: Generator, stored: int, sites: list[int]) -> dict:
+def measure(archive: Archive, generator: Generator, stored: int, originals: list[int | None]) -> dict:
     """Lookup and search timings with `stored` articles in the archive."""
     rng = random.Random(stored)
     lookups, found = [], []
@@ -149,6 +157,8 @@ def measure(archive: Archive, generator: Generator, stored: int, sites: list[int
             n = 10_000_000 + stored + i  # never stored
             if i % 10 == 0:
                 original = rng.randrange(stored)
+                while originals[original] is not None:  # what is stored under a reprint's number differs
+                    original = rng.randrange(stored)
                 _, _, body, fp = make((n, original, generator))
             else:
                 _, _, body, fp = make((n, None, generator))
@@ -187,7 +197,7 @@ def main() -> int:
         archive = Archive(f"sqlite:///{args.db}")
         with archive.session() as session:
             stored = session.scalar(select(func.count()).select_from(Article))
-        figures = measure(archive, Generator(), stored, [])
+        figures = measure(archive, Generator(), stored, plan(stored))
         print(f"{stored} stored: lookup p50 {figures['lookup_p50']:.2f} ms, p95 {figures['lookup_p95']:.2f} ms, "
               f"reprints found {figures['reprints_found']}/{figures['reprints']}; search p50 "
               f"{figures['search_p50']:.1f} ms, p95 {figures['search_p95']:.1f} ms over {figures['queries']} queries")
@@ -225,7 +235,7 @@ def main() -> int:
             stored = n + 1
             if stored in checkpoints:
                 elapsed = time.perf_counter() - window_start
-                figures = measure(archive, generator, stored, sites)
+                figures = measure(archive, generator, stored, originals)
                 size = sum(p.stat().st_size for p in path.parent.glob(path.name + "*")) / 2**20
                 print(f"{stored:>9} {window_count / elapsed:>9.0f} {elapsed / window_count * 1000:>10.2f} "
                       f"{figures['lookup_p50']:>10.2f} {figures['lookup_p95']:>6.2f} "
