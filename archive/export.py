@@ -44,14 +44,18 @@ class Selection:
     date_from: datetime | None = None
     date_to: datetime | None = None
     versions: bool = False  # every version, not only each article's current one
+    with_captures: bool = False  # read each version's raw capture along (WARC)
     after_version_id: int = 0  # since_last: only versions stored after this one
     upto_version_id: int | None = None  # the newest version when the export began
 
 
 def _query(selection: Selection, after_id: int):
     version = ArticleVersion
-    statement = (select(version, Article, Site.key, Site.name, Site.region)
+    statement = (select(version, Article, Site.key, Site.name, Site.region,
+                        Capture if selection.with_captures else version.capture_id)
                  .join(Article, Article.id == version.article_id).join(Site, Site.id == Article.site_id))
+    if selection.with_captures:
+        statement = statement.outerjoin(Capture, Capture.id == version.capture_id)
     conditions = [version.id > max(after_id, selection.after_version_id)]
     if selection.upto_version_id is not None:
         conditions.append(version.id <= selection.upto_version_id)
@@ -66,15 +70,16 @@ def _query(selection: Selection, after_id: int):
     return statement.where(and_(*conditions)).order_by(version.id).limit(BATCH)
 
 
-def rows(archive: Archive, selection: Selection) -> Iterator[tuple[dict, int | None]]:
-    """(record, capture id) for every selected version, oldest stored first."""
+def rows(archive: Archive, selection: Selection) -> Iterator[tuple[dict, Capture | int | None]]:
+    """(record, its capture, or the capture's id unless with_captures) for every selected
+    version, oldest stored first."""
     last = 0
     while True:
         with archive.session() as session:
             batch = session.execute(_query(selection, last)).all()
         if not batch:
             return
-        for version, article, key, name, region in batch:
+        for version, article, key, name, region, capture in batch:
             yield {
                 "schema_version": SCHEMA_VERSION, "article_id": article.id, "version": version.version,
                 "site": key, "site_name": name, "region": region, "url": article.url,
@@ -84,7 +89,7 @@ def rows(archive: Archive, selection: Selection) -> Iterator[tuple[dict, int | N
                 "reporters": list(version.reporters or []), "editors": list(version.editors or []),
                 "body": version.body, "story_id": article.story_id, "stored_at": version.created_at,
                 "reason": version.reason, "first_seen": article.first_seen, "last_seen": article.last_seen,
-            }, version.capture_id
+            }, capture
         last = batch[-1][0].id
 
 
@@ -181,7 +186,7 @@ def write_parquet(records: Iterator[tuple[dict, int | None]], out: IO[bytes], tz
 _HOP_BY_HOP = {"content-encoding", "transfer-encoding", "content-length", "connection"}
 
 
-def write_warc(records: Iterator[tuple[dict, int | None]], out: IO[bytes], tz: ZoneInfo, archive: Archive) -> int:
+def write_warc(records: Iterator[tuple[dict, Capture | None]], out: IO[bytes]) -> int:
     """The raw captures behind the records: a request and a response record per page (a
     resource record for imported text), readable by warcio and replayable by pywb."""
     from warcio.statusandheaders import StatusAndHeaders
@@ -193,12 +198,10 @@ def write_warc(records: Iterator[tuple[dict, int | None]], out: IO[bytes], tz: Z
     writer.write_record(writer.create_warcinfo_record("muniarchive.warc.gz", info))
     count = 0
     seen: set[int] = set()
-    for _, capture_id in records:
-        if capture_id is None or capture_id in seen:
+    for _, capture in records:
+        if capture is None or capture.id in seen:
             continue
-        seen.add(capture_id)
-        with archive.session() as session:
-            capture = session.get(Capture, capture_id)
+        seen.add(capture.id)
         body = zlib.decompress(capture.body_zlib)
         date = capture.fetched_at.strftime("%Y-%m-%dT%H:%M:%SZ")
         headers = {"WARC-Date": date, "WARC-Record-ID": f"<urn:muniarchive:capture:{capture.id}>"}
@@ -264,6 +267,7 @@ def export(archive: Archive, fmt: str, out: str | None, tz_name: str, selection:
     if since_last:
         selection.after_version_id = cursor_of(archive, since_last)
     selection.upto_version_id = newest_version_id(archive)  # what arrives meanwhile goes next time
+    selection.with_captures = fmt == "warc"
     tz = ZoneInfo(tz_name)
     records = rows(archive, selection)
     with _output(out) as handle:
@@ -274,7 +278,7 @@ def export(archive: Archive, fmt: str, out: str | None, tz_name: str, selection:
         elif fmt == "parquet":
             count = write_parquet(records, handle, tz)
         else:
-            count = write_warc(records, handle, tz, archive)
+            count = write_warc(records, handle)
         handle.flush()
     if since_last:
         advance_cursor(archive, since_last, selection.upto_version_id)
