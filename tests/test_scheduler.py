@@ -178,7 +178,7 @@ def test_scheduler_runs_on_schedule_refuses_a_second_instance_and_lists_jobs(tmp
 
 
 def test_three_missed_due_times_make_exactly_one_catch_up_run(tmp_path, sample_sites):
-    schedule, due = seconds_ahead(8, 10, 12)
+    schedule, due = seconds_ahead(15, 17, 19)
     config = write_config(tmp_path / "config.yaml", sample_sites, ["binhe-gov"], schedule, {"misfire_grace": "1h"})
     scheduler = SchedulerProcess(config)
     scheduler.stop()
@@ -194,17 +194,18 @@ def test_three_missed_due_times_make_exactly_one_catch_up_run(tmp_path, sample_s
 
 
 def test_a_hung_crawl_is_killed_at_its_timeout_and_the_next_due_run_still_happens(tmp_path, sample_sites):
+    # the timeout must leave a healthy crawl (process start included) room on a loaded machine
     config = write_config(tmp_path / "config.yaml", sample_sites, ["binhe-gov"], "*/4 * * * * *", {},
-                          crawl_timeout=3, download_timeout=4)
+                          crawl_timeout=8, download_timeout=4)
     sample_sites.sites["binhe-gov"].fault = "stall"
     scheduler = SchedulerProcess(config)
-    first = wait_for(lambda: [r for r in runs(tmp_path / "archive.db") if r.exit_code is not None], 40, "the hung run")[0]
+    first = wait_for(lambda: [r for r in runs(tmp_path / "archive.db") if r.exit_code is not None], 60, "the hung run")[0]
     sample_sites.sites["binhe-gov"].fault = None
-    later = wait_for(lambda: [r for r in runs(tmp_path / "archive.db")[1:] if r.status == "succeeded"], 40,
+    later = wait_for(lambda: [r for r in runs(tmp_path / "archive.db")[1:] if r.status == "succeeded"], 60,
                      "the next due run")
     scheduler.stop()
     assert first.status == "timed_out"
-    assert "crawl timeout of 3 s" in first.error
+    assert "crawl timeout of 8 s" in first.error
     assert later[0].started_at >= first.finished_at
     assert "run 1 timed_out" in scheduler.err
 
@@ -286,7 +287,7 @@ def test_alerts_once_per_incident_and_once_on_recovery(tmp_path, sample_sites, r
 
 
 def test_a_run_missed_beyond_its_grace_is_not_run_but_alerted(tmp_path, sample_sites, receiver):
-    schedule, due = seconds_ahead(8)
+    schedule, due = seconds_ahead(15)
     config = write_config(tmp_path / "config.yaml", sample_sites, ["binhe-gov"], schedule, {"misfire_grace": 1},
                           alerts={"urls": [f"json://127.0.0.1:{receiver.port}/hook"]})
     scheduler = SchedulerProcess(config)
@@ -324,7 +325,7 @@ def test_sigterm_lets_a_crawl_finish_within_grace_then_stops_it_as_interrupted(t
 
 def test_a_failed_run_is_retried_with_backoff_and_alerted_once_after_the_last_attempt(tmp_path, sample_sites,
                                                                                        receiver):
-    schedule, due = seconds_ahead(6)
+    schedule, due = seconds_ahead(15)
     config = write_config(tmp_path / "config.yaml", sample_sites, ["binhe-gov"], schedule,
                           {"run_retries": 2, "retry_delay": 1},
                           alerts={"urls": [f"json://127.0.0.1:{receiver.port}/hook"]})
