@@ -693,9 +693,14 @@ def serve(host: str, port: int, config_path: str) -> None:
     folder = Path(tempfile.mkdtemp(prefix="muniarchive-serve-"))
     (folder / "metadata.json").write_text(json.dumps(metadata(path.stem, config.defaults.timezone),
                                                      ensure_ascii=False), encoding="utf-8")
+    plugins = folder / "plugins"
+    plugins.mkdir()
+    (plugins / "muniarchive_plugin.py").write_text("from scheduler.datasette_plugin import prepare_connection  # noqa\n",
+                                                   encoding="utf-8")
     click.echo(f"serving {path} read-only at http://{host}:{port}/ (Ctrl-C stops)", err=True)
     os.execvp(sys.executable, [sys.executable, "-m", "datasette", "serve", str(path), "--host", host,
                                "--port", str(port), "--metadata", str(folder / "metadata.json"),
+                               "--plugins-dir", str(plugins),
                                "--setting", "sql_time_limit_ms", "3000", "--setting", "default_page_size", "50"])
 
 

@@ -25,12 +25,12 @@ def metadata(database: str, tz: str) -> dict:
     queries = {
         "search": {
             "title": "Search articles",
-            "description": "Full-text search (substrings of three or more characters; type simplified "
-                           "script, it finds traditional pages too), best match first.",
+            "description": "Full-text search: substrings of three or more characters, in either script "
+                           "(十四五規劃 finds 十四五规划), best match first.",
             "sql": f"""select site.key as site, {at('a.publish_time')} as published, a.title,
 snippet(article_fts, 1, '【', '】', '…', 24) as snippet, a.url
 from article_fts join article a on a.id = article_fts.rowid join site on site.id = a.site_id
-where article_fts match '"' || replace(:q, '"', '""') || '"' order by rank limit 50""",
+where article_fts match '"' || replace(muniarchive_searchable(:q), '"', '""') || '"' order by rank limit 50""",
         },
         "latest_articles": {
             "title": "Latest articles per site",

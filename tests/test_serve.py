@@ -10,6 +10,7 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 
@@ -55,6 +56,9 @@ def test_canned_queries_answer_as_json(served):
     with urllib.request.urlopen(served + "/archive/story_clusters.json?_shape=array", timeout=10) as response:
         stories = json.load(response)
     assert sorted(row["site"] for row in stories) == ["binhe-gov", "binhe-news"]
+    for words in ("十四五规划", "十四五規劃"):  # either script, as `muniarchive search`
+        with urllib.request.urlopen(f"{served}/archive/search.json?_shape=array&q={quote(words)}", timeout=10) as r:
+            assert sorted(row["site"] for row in json.load(r)) == ["binhe-gov", "binhe-news"], words
     for query in ("latest_articles", "plan_documents", "recent_runs"):
         with urllib.request.urlopen(f"{served}/archive/{query}.json?_shape=array", timeout=10) as response:
             assert json.load(response), query
