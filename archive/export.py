@@ -118,16 +118,20 @@ def advance_cursor(archive: Archive, name: str, version_id: int) -> None:
 # ------------------------------------------------------------------ writers
 
 
-def _iso(value: datetime | None, tz: ZoneInfo) -> str | None:
-    return value.astimezone(tz).isoformat() if value else None
+TIMES = ("publish_time", "stored_at", "first_seen", "last_seen")
+
+
+def _with_iso_times(record: dict, tz: ZoneInfo) -> dict:
+    """Times as ISO 8601 with the zone's offset (2026-09-18T11:20:00+08:00), for text formats."""
+    for key in TIMES:
+        record[key] = record[key].astimezone(tz).isoformat() if record[key] else None
+    return record
 
 
 def write_jsonl(records: Iterator[tuple[dict, int | None]], out: IO[bytes], tz: ZoneInfo) -> int:
     count = 0
     for record, _ in records:
-        for key in ("publish_time", "stored_at", "first_seen", "last_seen"):
-            record[key] = _iso(record[key], tz)
-        out.write(json.dumps(record, ensure_ascii=False).encode("utf-8") + b"\n")
+        out.write(json.dumps(_with_iso_times(record, tz), ensure_ascii=False).encode("utf-8") + b"\n")
         count += 1
     return count
 
@@ -143,8 +147,7 @@ def write_csv(records: Iterator[tuple[dict, int | None]], out: IO[bytes], tz: Zo
     writer.writeheader()
     count = 0
     for record, _ in records:
-        for key in ("publish_time", "stored_at", "first_seen", "last_seen"):
-            record[key] = _iso(record[key], tz)
+        _with_iso_times(record, tz)
         record["reporters"] = LIST_SEPARATOR.join(record["reporters"])
         record["editors"] = LIST_SEPARATOR.join(record["editors"])
         writer.writerow(record)
@@ -158,8 +161,8 @@ def parquet_schema(tz_name: str):
 
     timestamp = pa.timestamp("us", tz=tz_name)
     types = {"article_id": pa.int64(), "version": pa.int32(), "story_id": pa.int64(),
-             "publish_time": timestamp, "stored_at": timestamp, "first_seen": timestamp, "last_seen": timestamp,
-             "reporters": pa.list_(pa.string()), "editors": pa.list_(pa.string())}
+             "reporters": pa.list_(pa.string()), "editors": pa.list_(pa.string()),
+             **{name: timestamp for name in TIMES}}
     return pa.schema([pa.field(name, types.get(name, pa.string())) for name in FIELDS],
                      metadata={"muniarchive.schema_version": SCHEMA_VERSION})
 
