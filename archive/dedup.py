@@ -17,10 +17,9 @@ import hashlib
 import re
 import struct
 import zlib
+from array import array
 from dataclasses import dataclass
 from functools import lru_cache
-
-import numpy as np
 
 NUM_PERM = 128
 BANDS, ROWS = 32, 4  # a pair at Jaccard 0.59 shares a band with probability 0.98; at 0.04, 1e-4
@@ -30,8 +29,8 @@ MIN_CHARS = 30  # shorter texts (a caption, a one-line notice) say too little to
 # stored signatures only compare with signatures made the same way: changing the seed, the
 # hash or the permutations means recomputing every stored fingerprint (`muniarchive reprocess`)
 SEED = 20201202
-_PRIME = np.uint64((1 << 61) - 1)
-_MASK = np.uint64((1 << 32) - 1)
+_PRIME = (1 << 61) - 1
+_MASK = (1 << 32) - 1
 
 _NOT_TEXT = re.compile(r"[\W_]+")
 
@@ -66,27 +65,42 @@ def normalise(text: str) -> str:
 @dataclass(frozen=True)
 class Fingerprint:
     text_hash: str  # sha256 of the normalised text: exact duplicates
-    signature: bytes  # NUM_PERM MinHash values, uint32 little-endian
+    signature: bytes  # NUM_PERM MinHash values, uint32 native byte order
     band_keys: tuple[int, ...]  # BANDS signed 64-bit keys for the LSH index
 
 
+@dataclass(frozen=True)
+class SearchText:
+    """What the search index holds for an article (see searchable)."""
+
+    title: str
+    body: str
+
+
+def search_text(title: str | None, body: str | None) -> SearchText:
+    return SearchText(searchable(title or ""), searchable(body or ""))
+
+
 @lru_cache(maxsize=1)
-def _permutations() -> tuple[np.ndarray, np.ndarray]:
+def _permutations():
+    import numpy as np  # here, not at the top: only where fingerprints are made (the crawl's worker)
+
     rng = np.random.default_rng(SEED)
-    return (rng.integers(1, int(_PRIME), NUM_PERM, dtype=np.uint64),
-            rng.integers(0, int(_PRIME), NUM_PERM, dtype=np.uint64))
+    return (rng.integers(1, _PRIME, NUM_PERM, dtype=np.uint64), rng.integers(0, _PRIME, NUM_PERM, dtype=np.uint64))
 
 
-def minhash(shingles: set[str]) -> np.ndarray:
+def minhash(shingles: set[str]):
     """NUM_PERM MinHash values (uint32) of a set of strings: the minimum over the set of
     (a * crc32(s) + b) mod (2^61 - 1), per random affine permutation (a, b), as datasketch
     computes them. Written out because importing datasketch also imports scipy (a second
     and tens of MB in every crawl's extraction worker) for its LSH, which lives in the
     database here."""
+    import numpy as np
+
     a, b = _permutations()
     hashes = np.fromiter((zlib.crc32(s.encode("utf-8")) for s in shingles), dtype=np.uint64, count=len(shingles))
     with np.errstate(over="ignore"):  # a * h wraps at 2^64 as in datasketch: still a fixed permutation
-        values = ((hashes[:, None] * a + b) % _PRIME) & _MASK
+        values = ((hashes[:, None] * a + b) % np.uint64(_PRIME)) & np.uint64(_MASK)
     return values.min(axis=0).astype(np.uint32)
 
 
@@ -102,7 +116,7 @@ def fingerprint(body: str | None) -> Fingerprint | None:
     return Fingerprint(hashlib.sha256(text.encode("utf-8")).hexdigest(), values.tobytes(), band_keys(values))
 
 
-def band_keys(values: np.ndarray) -> tuple[int, ...]:
+def band_keys(values) -> tuple[int, ...]:
     keys = []
     for band in range(BANDS):
         chunk = values[band * ROWS:(band + 1) * ROWS].tobytes()
@@ -112,7 +126,6 @@ def band_keys(values: np.ndarray) -> tuple[int, ...]:
 
 
 def similarity(signature_a: bytes, signature_b: bytes) -> float:
-    """Estimated Jaccard similarity of two texts from their signatures."""
-    a = np.frombuffer(signature_a, dtype=np.uint32)
-    b = np.frombuffer(signature_b, dtype=np.uint32)
-    return float(np.count_nonzero(a == b)) / NUM_PERM
+    """Estimated Jaccard similarity of two texts from their signatures (plain Python: the
+    archive writer compares a handful per article, and numpy would be memory in every crawl)."""
+    return sum(x == y for x, y in zip(array("I", signature_a), array("I", signature_b), strict=True)) / NUM_PERM

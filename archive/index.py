@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, insert, text
 
-from archive.dedup import SIMILARITY_THRESHOLD, Fingerprint, fingerprint, searchable, similarity
+from archive.dedup import SIMILARITY_THRESHOLD, Fingerprint, SearchText, fingerprint, search_text, similarity
 from archive.models import Story, utcnow
 from archive.urls import canonical
 
@@ -47,8 +47,8 @@ def has_fts(connection: Connection) -> bool:
 
 
 def find_match(connection: Connection, article_id: int, fp: Fingerprint) -> tuple[int, int | None] | None:
-    """(article id, its story id) of the most similar stored article at or above the
-    threshold, or None. Same normalised text first (exact duplicate), then LSH candidates."""
+    """(article id, its story id) of a stored article at or above the similarity threshold,
+    or None. Same normalised text first (exact duplicate), then LSH candidates."""
     same = _run(connection, "SELECT id, story_id FROM article WHERE text_hash = :text_hash AND id != :article_id "
                             "LIMIT 1", {"text_hash": fp.text_hash, "article_id": article_id})
     if same:
@@ -63,22 +63,25 @@ def find_match(connection: Connection, article_id: int, fp: Fingerprint) -> tupl
     if not candidates:
         return None
     ids, params = _in("a", [row[0] for row in candidates])
-    best, best_score = None, SIMILARITY_THRESHOLD
-    for other_id, signature, story_id in _run(
-            connection, f"SELECT f.article_id, f.signature, a.story_id FROM article_fingerprint f "
-                        f"JOIN article a ON a.id = f.article_id WHERE f.article_id IN ({ids})", params):
-        score = similarity(fp.signature, signature)
-        if score >= best_score:
-            best, best_score = (other_id, story_id), score
-    return best
+    stored = {row[0]: row for row in _run(
+        connection, f"SELECT f.article_id, f.signature, a.story_id FROM article_fingerprint f "
+                    f"JOIN article a ON a.id = f.article_id WHERE f.article_id IN ({ids})", params)}
+    # in order of shared bands: the first at or above the threshold is (almost always) the
+    # closest, and templated notices can make dozens of candidates
+    for (candidate,) in candidates:
+        other_id, signature, story_id = stored[candidate]
+        if similarity(fp.signature, signature) >= SIMILARITY_THRESHOLD:
+            return other_id, story_id
+    return None
 
 
 def index_article(connection: Connection, article_id: int, title: str | None, body: str | None,
-                  fp: Fingerprint | None = None, *, fresh: bool = False) -> int | None:
+                  fp: Fingerprint | None = None, *, fresh: bool = False, text: SearchText | None = None) -> int | None:
     """(Re)index one article's current text: search row, fingerprint, story. Returns its story id.
 
     `fresh`: the article row was inserted in this transaction with its text_hash already set
     (store.py does), so there is nothing to delete and nothing to update unless it joins a story.
+    `fp` and `text` may come precomputed (the crawl's extraction worker makes them).
     """
     fp = fp or fingerprint(body)
     ids = {"article_id": article_id}
@@ -88,8 +91,9 @@ def index_article(connection: Connection, article_id: int, title: str | None, bo
         if has_fts(connection):
             _run(connection, "DELETE FROM article_fts WHERE rowid = :article_id", ids)
     if has_fts(connection):
+        text = text or search_text(title, body)
         _run(connection, "INSERT INTO article_fts (rowid, title, body) VALUES (:article_id, :title, :body)",
-             {**ids, "title": searchable(title or ""), "body": searchable(body or "")})
+             {**ids, "title": text.title, "body": text.body})
     story_id = None
     if fp is not None:
         _run(connection, "INSERT INTO article_fingerprint (article_id, signature) VALUES (:article_id, :signature)",

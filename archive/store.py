@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from archive.db import ArchiveError, create_archive_engine, describe_url, migrate
-from archive.dedup import Fingerprint, fingerprint
+from archive.dedup import Fingerprint, SearchText, fingerprint
 from archive.index import index_article
 from archive.models import (
     Article,
@@ -90,6 +90,7 @@ class ArticleData:
     quality: dict = field(default_factory=dict)
     # computed where the text was extracted (the crawl's worker process), else by the store
     fingerprint: Fingerprint | None = None
+    search_text: SearchText | None = None
 
 
 class Archive:
@@ -337,7 +338,8 @@ class Archive:
                 reporters=data.reporters, editors=data.editors, capture_id=stored_capture, created_at=now,
                 reason=reason,
             ))
-            index_article(connection, article_id, data.title, data.body, fp, fresh=existing is None)
+            index_article(connection, article_id, data.title, data.body, fp, fresh=existing is None,
+                          text=data.search_text)
             return NEW if existing is None else UPDATED
 
         return work

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime
 
-from archive.dedup import fingerprint
+from archive.dedup import fingerprint, search_text
 from crawler.extract import ExtractOptions, decode_body, extract_decoded
 
 _options: ExtractOptions | None = None
@@ -22,8 +22,10 @@ def start(options: ExtractOptions) -> None:
 
 
 def extract_page(body: bytes, url: str, content_type: str, fetched_at: datetime):
-    """((encoding, step, declared), Article, Fingerprint of its body) for one page."""
+    """((encoding, step, declared), Article, Fingerprint of its body, its SearchText) for one
+    page: the archive writer, in the crawl's main process, then only stores them."""
     options = replace(_options, fetched_at=fetched_at)
     decoded = decode_body(body, content_type, options.encoding)
     article = extract_decoded(decoded, url, options)
-    return (decoded.encoding, decoded.step, decoded.declared), article, fingerprint(article.body)
+    return ((decoded.encoding, decoded.step, decoded.declared), article, fingerprint(article.body),
+            search_text(article.title, article.body))

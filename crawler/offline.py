@@ -28,13 +28,14 @@ def extract_options(site: SiteConfig, collect_links: bool = False) -> ExtractOpt
                           rules=compile_rules([rule.model_dump() for rule in site.boilerplate]))
 
 
-def article_data(extracted: Extracted, fingerprint=None) -> ArticleData:
+def article_data(extracted: Extracted, fingerprint=None, text=None) -> ArticleData:
     pt = extracted.publish_time
     return ArticleData(
         title=extracted.title, body=extracted.body, publish_time=pt.value if pt else None,
         publish_time_precision=pt.precision if pt else None, publish_time_origin=extracted.publish_time_origin,
         source=extracted.source, reporters=extracted.reporters, editors=extracted.editors,
         original_title=extracted.original_title, quality=extracted.quality, fingerprint=fingerprint,
+        search_text=text,
     )
 
 

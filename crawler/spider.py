@@ -112,12 +112,12 @@ class SiteSpider(scrapy.Spider):
         content_type = response.headers.get("Content-Type", b"").decode("latin-1")
         # in a worker process: extraction is CPU work that would otherwise hold up the reactor
         # and the archive writer (one GIL); measured by benchmarks/crawl.py
-        decoded_info, extracted, fingerprint = await asyncio.wrap_future(self.extractor.submit(
+        decoded_info, extracted, fingerprint, text = await asyncio.wrap_future(self.extractor.submit(
             extraction_worker.extract_page, response.body, response.url, content_type, datetime.now(UTC)))
         capture = capture_of(response)
         capture.encoding, capture.encoding_step, capture.declared_encoding = decoded_info
         yield ArticleItem(capture=capture, extraction_failed=extracted.body is None,
-                          article=article_data(extracted, fingerprint))
+                          article=article_data(extracted, fingerprint, text))
         links = dict(extracted.links)
         attachments = [u for u in links if self.attachment_re.search(u) and self.allowed(u)]
         known = self.archive.known_urls(self.site_id, attachments, kind="attachment") if attachments else set()
