@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import IO
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, func, select
@@ -217,12 +218,13 @@ def write_warc(records: Iterator[tuple[dict, Capture | None]], out: IO[bytes]) -
             http_headers.append(("Content-Length", str(len(body))))
             status = StatusAndHeaders(f"{capture.http_status} {'OK' if capture.http_status == 200 else ''}".strip(),
                                       http_headers, protocol="HTTP/1.1")
+            parts = urlsplit(capture.url)
             response = writer.create_warc_record(capture.url, "response", payload=io.BytesIO(body),
                                                  http_headers=status, warc_headers_dict=headers)
             request = writer.create_warc_record(
                 capture.url, "request", payload=io.BytesIO(b""),
-                http_headers=StatusAndHeaders(f"GET {_path_of(capture.url)} HTTP/1.1",
-                                              [("Host", _host_of(capture.url))], is_http_request=True),
+                http_headers=StatusAndHeaders(f"GET {_request_target(parts)} HTTP/1.1", [("Host", parts.netloc)],
+                                              is_http_request=True),
                 warc_headers_dict={"WARC-Date": date,
                                    "WARC-Concurrent-To": headers["WARC-Record-ID"]})
             writer.write_record(response)
@@ -231,13 +233,8 @@ def write_warc(records: Iterator[tuple[dict, Capture | None]], out: IO[bytes]) -
     return count
 
 
-def _host_of(url: str) -> str:
-    return url.split("://", 1)[-1].split("/", 1)[0]
-
-
-def _path_of(url: str) -> str:
-    rest = url.split("://", 1)[-1]
-    return "/" + rest.split("/", 1)[1] if "/" in rest else "/"
+def _request_target(parts) -> str:
+    return (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
 
 
 # ------------------------------------------------------------------ the export

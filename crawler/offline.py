@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from archive import Archive, ArticleData, CaptureData
 from archive.dedup import fingerprint as fingerprint_of
@@ -98,8 +98,6 @@ def _captures(archive: Archive, site_id: int, batch: int = 200) -> Iterator[tupl
 
 
 def count_articles(archive: Archive, site_keys: list[str]) -> int:
-    from sqlalchemy import func
-
     with archive.session() as session:
         return session.scalar(select(func.count()).select_from(Article).join(Site).where(Site.key.in_(site_keys)))
 

@@ -39,6 +39,11 @@ def redacted(url: str) -> str:
     return service.url(privacy=True) if service else url.split("://", 1)[0] + "://…"
 
 
+def _open_incident(session, site_id: int, kind: str) -> AlertIncident | None:
+    return session.scalar(select(AlertIncident).where(
+        AlertIncident.site_id == site_id, AlertIncident.kind == kind, AlertIncident.closed_at.is_(None)))
+
+
 class Alerts:
     def __init__(self, settings: AlertSettings, archive: Archive):
         self.settings = settings
@@ -98,8 +103,7 @@ class Alerts:
 
     def _open(self, site_id: int, kind: str, reason: str, run: CrawlRun | None) -> None:
         with self.archive.sessions.begin() as session:
-            incident = session.scalar(select(AlertIncident).where(
-                AlertIncident.site_id == site_id, AlertIncident.kind == kind, AlertIncident.closed_at.is_(None)))
+            incident = _open_incident(session, site_id, kind)
             if incident is None:
                 incident = AlertIncident(site_id=site_id, kind=kind, reason=reason, run_id=run.id if run else None,
                                          opened_at=utcnow())
@@ -114,8 +118,7 @@ class Alerts:
 
     def _close(self, site_id: int, kind: str, run: CrawlRun) -> None:
         with self.archive.sessions.begin() as session:
-            incident = session.scalar(select(AlertIncident).where(
-                AlertIncident.site_id == site_id, AlertIncident.kind == kind, AlertIncident.closed_at.is_(None)))
+            incident = _open_incident(session, site_id, kind)
             if incident is None:
                 return
             incident.closed_at, incident.closed_by_run_id = utcnow(), run.id

@@ -164,7 +164,6 @@ def scheduler_start(config_path: str) -> None:
     Example:
       muniarchive scheduler start --config config.yaml
     """
-    from scheduler.alerts import redacted
     from scheduler.service import SchedulerRefused, SchedulerService, stored_jobs
 
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
@@ -183,7 +182,7 @@ def scheduler_start(config_path: str) -> None:
     signal.signal(signal.SIGINT, lambda *_: service.stop())
     tz = config.defaults.timezone
     click.echo(f"scheduler started: {len(config.sites)} sites, archive {describe_url(archive.url)}, time zone {tz}")
-    click.echo("alerts to: " + (", ".join(redacted(u) for u in config.alerts.resolved_urls()) or "nobody "
+    click.echo("alerts to: " + (", ".join(service.alerts.targets) or "nobody "
                                 "(no alerts.urls in the config)"))
     click.echo("jobs: " + ("; ".join(changes) if changes else "unchanged"))
     for job in stored_jobs(config, archive):
@@ -256,14 +255,9 @@ def site_status(archive: Archive, site_key: str, now: datetime) -> dict:
             break
         status["consecutive_failures"] += 1
     status["open_incidents"] = [{"kind": i.kind, "since": i.opened_at, "reason": i.reason} for i in incidents]
-    if not recent:
-        status["verdict"] = "no runs yet"
-    elif status["consecutive_failures"]:
-        status["verdict"] = "failing"
-    elif incidents:
-        status["verdict"] = "warning: " + ", ".join(i.kind for i in incidents)
-    else:
-        status["verdict"] = "ok"
+    if recent:  # else the verdict stays "no runs yet"
+        status["verdict"] = ("failing" if status["consecutive_failures"]
+                             else "warning: " + ", ".join(i.kind for i in incidents) if incidents else "ok")
     return status
 
 

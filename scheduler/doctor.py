@@ -60,10 +60,9 @@ def run_checks(config_path: str, timeout: float) -> list[dict]:
         return [_check("config", False, str(exc))]
     checks = [_check("config", True, f"{config.path}: valid, {len(config.sites)} sites")]
     try:
-        from scheduler.alerts import Alerts, redacted
+        from scheduler.alerts import Alerts
 
-        targets = [redacted(url) for url in config.alerts.resolved_urls()]
-        Alerts(config.alerts, archive=None)
+        targets = Alerts(config.alerts, archive=None).targets
         checks.append(_check("alerts", True, ", ".join(targets) if targets else "no alerts.urls: nobody is told"))
     except ConfigError as exc:
         checks.append(_check("alerts", False, str(exc)))

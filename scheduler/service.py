@@ -58,13 +58,25 @@ def job_id(site_key: str) -> str:
     return f"crawl:{site_key}"
 
 
+def site_of(job_id: str) -> str:
+    return job_id.removeprefix("crawl:")
+
+
+def job_name(site_key: str, spec: str) -> str:
+    return f"crawl {site_key} @ {spec}"
+
+
+def spec_of(name: str, site_key: str) -> str:
+    return name.removeprefix(job_name(site_key, ""))
+
+
 def job_spec(config: Config, site: SiteConfig) -> str:
     """What a site's job is made of; a job whose spec changed in config.yaml is rescheduled."""
     return (f"{site.schedule or config.defaults.schedule} ({config.defaults.timezone}, "
             f"jitter {config.scheduler.jitter:g} s)")
 
 
-def job_store(config: Config, archive: Archive) -> SQLAlchemyJobStore:
+def job_store(archive: Archive) -> SQLAlchemyJobStore:
     return SQLAlchemyJobStore(engine=archive.engine, tablename=JOBS_TABLE)
 
 
@@ -77,12 +89,12 @@ class ScheduledJob:
 
 def stored_jobs(config: Config, archive: Archive) -> list[ScheduledJob]:
     """The jobs in the archive's job store, as the scheduler left them (it need not be running)."""
-    store = job_store(config, archive)
+    store = job_store(archive)
     store.start(BackgroundScheduler(timezone=config.defaults.timezone), "default")
     jobs = []
     for job in store.get_all_jobs():
-        site = job.id.removeprefix("crawl:")
-        jobs.append(ScheduledJob(site, job.name.removeprefix(f"crawl {site} @ "), job.next_run_time))
+        site = site_of(job.id)
+        jobs.append(ScheduledJob(site, spec_of(job.name, site), job.next_run_time))
     return jobs
 
 
@@ -141,7 +153,7 @@ class SchedulerService:
         _service = self
         settings = self.config.scheduler
         self.scheduler = BackgroundScheduler(
-            jobstores={"default": job_store(self.config, self.archive)},
+            jobstores={"default": job_store(self.archive)},
             # one thread per site: a job holds its thread for the whole crawl (and its retries);
             # crawl_slots bounds how many crawls run at once
             executors={"default": ThreadPoolExecutor(max(1, len(self.config.sites)))},
@@ -170,7 +182,7 @@ class SchedulerService:
             # registered now, so an incident (a missed run) can name a site never crawled yet
             self.archive.ensure_site(**site.archive_fields())
             spec = job_spec(self.config, site)
-            name = f"crawl {site.key} @ {spec}"
+            name = job_name(site.key, spec)
             trigger = cron_trigger(site.schedule or self.config.defaults.schedule, self.config.defaults.timezone,
                                    self.config.scheduler.jitter)
             job = existing.pop(job_id(site.key), None)
@@ -178,7 +190,7 @@ class SchedulerService:
                 self.scheduler.add_job(scheduled_crawl, trigger, args=[site.key], id=job_id(site.key), name=name)
                 changes.append(f"added {site.key}: {spec}")
             elif job.name != name:
-                old = job.name.removeprefix(f"crawl {site.key} @ ")
+                old = spec_of(job.name, site.key)
                 job.modify(name=name, misfire_grace_time=grace)
                 job.reschedule(trigger)
                 changes.append(f"updated {site.key}: {old} -> {spec}")
@@ -187,7 +199,7 @@ class SchedulerService:
                 job.modify(misfire_grace_time=grace)
         for job in existing.values():
             job.remove()
-            changes.append(f"removed {job.id.removeprefix('crawl:')} (no longer in the config)")
+            changes.append(f"removed {site_of(job.id)} (no longer in the config)")
         return changes
 
     def _heartbeat(self) -> None:
@@ -239,7 +251,7 @@ class SchedulerService:
                 self.active.discard(site_key)
 
     def _on_missed(self, event: JobExecutionEvent | JobSubmissionEvent) -> None:
-        site_key = event.job_id.removeprefix("crawl:")
+        site_key = site_of(event.job_id)
         if event.code == EVENT_JOB_MAX_INSTANCES:
             log.info("%s: a due run is skipped: the previous run is still going", site_key)
             return
