@@ -196,6 +196,9 @@ class Attachment(Base):
     status: Mapped[str] = mapped_column(String(20))
     error: Mapped[str | None] = mapped_column(Text)
     first_seen: Mapped[datetime] = mapped_column(AwareDateTime, default=utcnow)
+    # PDF and DOCX text (crawler/extract/documents.py); text_note says why there is none
+    text: Mapped[str | None] = mapped_column(Text)
+    text_note: Mapped[str | None] = mapped_column(Text)
 
 
 class SchedulerLease(Base):
@@ -236,3 +239,45 @@ class ExportCursor(Base):
     name: Mapped[str] = mapped_column(String(100), primary_key=True)
     last_version_id: Mapped[int] = mapped_column(Integer, default=0)
     exported_at: Mapped[datetime] = mapped_column(AwareDateTime, default=utcnow)
+
+
+class PlanRelease(Base):
+    """A plan document at one stage in one region (crawler/plans): new the first time that
+    plan + stage + region appears, updated when the document that announced it changes."""
+
+    __tablename__ = "plan_release"
+    __table_args__ = (UniqueConstraint("region", "plan_key", "stage"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    region: Mapped[str] = mapped_column(String(100))
+    plan_key: Mapped[str] = mapped_column(String(300))  # period|topic
+    plan_name: Mapped[str] = mapped_column(Text)
+    period: Mapped[str] = mapped_column(String(20))
+    topic: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(10))  # general | special
+    stage: Mapped[str] = mapped_column(String(20))
+    stage_label: Mapped[str] = mapped_column(String(20))
+    # the document that announced it: an article, or an attachment (then article_id is its page)
+    title: Mapped[str] = mapped_column(Text)
+    url: Mapped[str] = mapped_column(Text)
+    site_id: Mapped[int] = mapped_column(ForeignKey("site.id"), index=True)
+    article_id: Mapped[int | None] = mapped_column(ForeignKey("article.id"))
+    attachment_id: Mapped[int | None] = mapped_column(ForeignKey("attachment.id"))
+    published_at: Mapped[datetime | None] = mapped_column(AwareDateTime)
+    first_seen: Mapped[datetime] = mapped_column(AwareDateTime, default=utcnow)
+    updated_at: Mapped[datetime | None] = mapped_column(AwareDateTime)
+    text_hash: Mapped[str] = mapped_column(String(64))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    # handed to the alert targets (set without sending when none are configured, so adding a
+    # target later does not replay the archive's history); cleared when the text changes
+    notified_at: Mapped[datetime | None] = mapped_column(AwareDateTime)
+    # shown by `muniarchive plans --new`
+    listed_at: Mapped[datetime | None] = mapped_column(AwareDateTime)
+
+
+class PlanWatch(Base):
+    """How far plan detection has read: one row. Detection resumes from here after a crash."""
+
+    __tablename__ = "plan_watch"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    last_version_id: Mapped[int] = mapped_column(Integer, default=0)
+    last_attachment_id: Mapped[int] = mapped_column(Integer, default=0)

@@ -350,11 +350,14 @@ class Archive:
 
     def attachment_write(self, site_id: int, run_id: int | None, url: str, *, article_url: str | None,
                          link_text: str | None, capture: CaptureData | None, status: str,
-                         error: str | None = None):
-        """The write of one attachment, as a function of a session (see write_all)."""
+                         error: str | None = None, file_name: str | None = None, file_type: str | None = None,
+                         text: str | None = None, text_note: str | None = None):
+        """The write of one attachment, as a function of a session (see write_all).
+
+        Bytes are kept once: an attachment whose sha256 the archive already holds (the same PDF
+        linked from two articles, or two sites) points to the capture stored first.
+        """
         url_key = self.canonical(site_id, url)
-        file_name = url.rsplit("/", 1)[-1].split("?", 1)[0] or None
-        file_type = file_name.rsplit(".", 1)[-1].lower() if file_name and "." in file_name else None
 
         def work(session: Session) -> str:
             if session.scalar(select(Attachment.id).where(Attachment.site_id == site_id,
@@ -364,12 +367,16 @@ class Archive:
             if article_url:
                 article_id = session.scalar(select(Article.id).where(
                     Article.site_id == site_id, Article.canonical_url == self.canonical(site_id, article_url)))
+            capture_id = None
+            if capture is not None:
+                capture_id = session.scalar(select(Attachment.capture_id).where(
+                    Attachment.sha256 == capture.digest, Attachment.capture_id.is_not(None)).limit(1))
+                capture_id = capture_id or self._add_capture(session, site_id, run_id, capture)
             session.add(Attachment(
                 site_id=site_id, article_id=article_id, url=url, canonical_url=url_key, file_name=file_name,
                 link_text=link_text, file_type=file_type, size=len(capture.body) if capture else None,
-                sha256=capture.digest if capture else None,
-                capture_id=self._add_capture(session, site_id, run_id, capture) if capture else None,
-                status=status, error=error,
+                sha256=capture.digest if capture else None, capture_id=capture_id, status=status, error=error,
+                text=text, text_note=text_note,
             ))
             return NEW
 

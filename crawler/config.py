@@ -182,6 +182,8 @@ class Defaults(_Strict):
     schedule: str = "0 2 * * *"
     download_timeout: float = Field(30, gt=0)
     max_download_mb: float = Field(50, gt=0)
+    # attachments larger than this are recorded as too_large, not downloaded
+    max_attachment_mb: float = Field(30, gt=0)
     retry_times: int = Field(2, ge=0)
     retry_backoff: float = Field(2.0, ge=0)
     crawl_timeout: float = Field(3600, gt=0)

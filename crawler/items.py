@@ -22,3 +22,7 @@ class AttachmentItem:
     capture: CaptureData | None  # None when the download failed
     status: str  # fetched | failed | too_large
     error: str | None = None
+    file_name: str | None = None
+    file_type: str | None = None
+    text: str | None = None  # PDF/DOCX text
+    text_note: str | None = None  # "extracted", or why there is no text

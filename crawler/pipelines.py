@@ -96,5 +96,6 @@ class ArchivePipeline:
             return archive.article_write(site_id, run_id, item.capture, item.article)
         return archive.attachment_write(
             site_id, run_id, item.url, article_url=item.article_url, link_text=item.link_text,
-            capture=item.capture, status=item.status, error=item.error,
+            capture=item.capture, status=item.status, error=item.error, file_name=item.file_name,
+            file_type=item.file_type, text=item.text, text_note=item.text_note,
         )

@@ -25,6 +25,7 @@ from archive import Archive, CaptureData
 from crawler import extraction_worker
 from crawler.config import Config, Pagination, SiteConfig
 from crawler.extract import decode_body
+from crawler.extract.documents import document_text, file_name_and_type
 from crawler.items import ArticleItem, AttachmentItem
 from crawler.listing import parse_list_page
 from crawler.offline import article_data, extract_options
@@ -48,6 +49,7 @@ class SiteSpider(scrapy.Spider):
         self.origins = {urlsplit(u).netloc.lower() for u, _ in site.columns()}
         self.allowed_domains = sorted({urlsplit(u).hostname for u, _ in site.columns()} | set(site.allowed_domains))
         self.options = extract_options(site, collect_links=True)
+        self.attachment_max_bytes = int(config.defaults.max_attachment_mb * 1024 * 1024)
         previous = archive.previous_run(site_id, run_id)
         self.deep = previous is None or not (previous.stats or {}).get("complete")
         self.failures: list[dict] = []
@@ -124,11 +126,17 @@ class SiteSpider(scrapy.Spider):
         for url in attachments:
             if url not in known:
                 yield scrapy.Request(url, callback=self.parse_attachment, errback=self.attachment_failed,
-                                     meta={"article_url": response.url, "link_text": links[url]})
+                                     meta={"article_url": response.url, "link_text": links[url],
+                                           "download_maxsize": self.attachment_max_bytes})
 
-    def parse_attachment(self, response):
+    async def parse_attachment(self, response):
+        header = response.headers.get
+        name, file_type = file_name_and_type(response.url, (header("Content-Disposition") or b"").decode("latin-1"),
+                                             (header("Content-Type") or b"").decode("latin-1"))
+        text = await asyncio.wrap_future(self.extractor.submit(document_text, response.body, file_type))
         yield AttachmentItem(url=response.url, article_url=response.meta["article_url"],
-                             link_text=response.meta["link_text"], capture=capture_of(response), status="fetched")
+                             link_text=response.meta["link_text"], capture=capture_of(response), status="fetched",
+                             file_name=name, file_type=file_type, text=text.text, text_note=text.note)
 
     # ------------------------------------------------------------------ failures
 
@@ -159,9 +167,14 @@ class SiteSpider(scrapy.Spider):
 
     def attachment_failed(self, failure: Failure):
         error = self._failed(failure, "attachment")
-        self.crawler.stats.inc_value("muniarchive/errors")
         request = failure.request
         too_large = "maxsize" in error.lower() or "larger than" in error.lower()
+        if too_large:  # the configured limit at work, not a fault: the next run need not look again
+            self.failures.pop()
+        else:
+            self.crawler.stats.inc_value("muniarchive/errors")
+        name, file_type = file_name_and_type(request.url)
         yield AttachmentItem(url=request.url, article_url=request.meta.get("article_url"),
                              link_text=request.meta.get("link_text"), capture=None,
-                             status="too_large" if too_large else "failed", error=error)
+                             status="too_large" if too_large else "failed", error=error,
+                             file_name=name, file_type=file_type)

@@ -99,6 +99,28 @@ class Alerts:
         with_new = sum(1 for stats in earlier if (stats or {}).get("articles_new", 0) > 0)
         return len(earlier) == lookback and with_new * 2 > lookback
 
+    # ------------------------------------------------------------------ plan releases
+
+    def plan_releases(self) -> int:
+        """Notify each new or changed plan release once; returns how many were sent. One not
+        delivered is tried again after the next run. With no targets configured, releases are
+        marked as reported without sending (adding a target later does not replay history)."""
+        from archive.plans import mark, releases
+
+        pending = [r for r in releases(self.archive) if r.notified_at is None]
+        done = []
+        for release in pending:
+            headline = "规划更新" if release.version > 1 else "新规划发布"
+            title = f"[muniarchive] {headline}：{release.plan_name}（{release.stage_label}）"
+            published = f"{release.published_at:%Y-%m-%d}" if release.published_at else "unknown"
+            body = (f"region: {release.region}\nstage: {release.stage_label} ({release.stage})\n"
+                    f"period: {release.period or '-'}\npublished: {published}\n"
+                    f"document: {release.title}\n{release.url}\n")
+            if not len(self.apprise) or self._notify(title, body, apprise.NotifyType.INFO):
+                done.append(release.id)
+        mark(self.archive, done, "notified_at")
+        return len(done) if len(self.apprise) else 0
+
     # ------------------------------------------------------------------ incidents
 
     def _open(self, site_id: int, kind: str, reason: str, run: CrawlRun | None) -> None:

@@ -84,6 +84,7 @@ def cli() -> None:
     See what ran:            muniarchive runs / jobs / status
     Look at one record:      muniarchive show URL / history URL
     Find things:             muniarchive search 十四五规划 / stories
+    New plans (十四五 …):     muniarchive plans [--new] [--feed FILE]
     """
 
 
@@ -609,6 +610,59 @@ def import_text(folder: str, site_key: str, config_path: str, json_output: bool)
 
 
 @cli.command()
+@click.option("--new", "only_new", is_flag=True,
+              help="only releases no earlier `plans --new` showed (for scripts: each is shown once)")
+@click.option("--region", help="only regions containing this text (长宁区, 滨河市)")
+@click.option("--since", metavar="YYYY-MM-DD", help="only releases published on or after this day")
+@click.option("--feed", "feed_path", type=click.Path(dir_okay=False), metavar="FILE",
+              help="also write the listed releases as an Atom feed to FILE (for feed readers)")
+@config_option
+@click.option("--json", "json_output", is_flag=True)
+@fail_cleanly
+def plans(only_new: bool, region: str | None, since: str | None, feed_path: str | None, config_path: str,
+          json_output: bool) -> None:
+    """Plan releases found in the archive: a plan (十四五/十五五 纲要, a 专项规划 …) at a stage
+    (建议, 纲要草案, 征求意见稿, 印发, 中期评估, 调整/修订) in a region, newest first.
+
+    Detection runs after every crawl, and first here for anything stored since (imports,
+    reprocessing); a new release is notified once through the config's alert URLs.
+
+    \b
+    Examples:
+      muniarchive plans
+      muniarchive plans --region 长宁区 --since 2026-01-01 --json
+      muniarchive plans --feed /var/www/plans.atom
+      muniarchive plans --new --json      # in a cron job: what appeared since it last ran
+    """
+    from archive.plans import mark, release_record, releases, write_feed
+    from scheduler.runner import watch_plans
+
+    config = load_config(config_path)
+    archive = Archive(config.database_url)
+    tz = config.defaults.timezone
+    watch_plans(config, archive)
+    found = releases(archive, region=region, since=_date(since, tz, "--since"), unlisted=only_new)
+    if feed_path:
+        write_feed(found, Path(feed_path), tz=tz)
+    if only_new:
+        mark(archive, [r.id for r in found], "listed_at")
+    if json_output:
+        _print_json([release_record(r) for r in found], tz)
+        return
+    _print_releases(found, tz)
+    if feed_path:
+        console.print(f"feed written: {feed_path} ({len(found)} entries)")
+
+
+def _print_releases(found, tz: str) -> None:
+    table = Table("published", "region", "stage", "period", "plan", "document", title="plan releases")
+    for release in found:
+        table.add_row(_local(release.published_at, tz)[:10], release.region, release.stage_label,
+                      release.period or "-", release.plan_name, release.url)
+    console.print(table if found else "no plan releases")
+
+
+@cli.command()
 @click.option("--format", "fmt", type=click.Choice(["jsonl", "csv", "parquet", "warc"]), required=True,
               help="jsonl / csv: one record per article; parquet: typed columns; warc: the raw captures")
 @click.option("--site", help="only this site")
@@ -742,6 +796,7 @@ def demo(keep: str | None, json_output: bool) -> None:
     the config (DIR/config.yaml) stay, so you can go on with `muniarchive runs --config
     DIR/config.yaml`, `show`, or crawl again.
     """
+    from archive.plans import release_record, releases
     from crawler.config import load_config as load
     from crawler.samplesites import SampleSites
 
@@ -770,12 +825,15 @@ def demo(keep: str | None, json_output: bool) -> None:
                     "attachments": counts["attachments"], "errors": result.stats.get("errors", 0),
                     "run": result.run_id,
                 })
+            found = releases(archive)
+            plan_releases = [release_record(r) for r in found]
             archive.close()
     finally:
         if not keep:
             shutil.rmtree(workdir, ignore_errors=True)
     if json_output:
-        _print_json({"archive": str(archive_path) if keep else None, "sites": summary})
+        _print_json({"archive": str(archive_path) if keep else None, "sites": summary,
+                     "plan_releases": plan_releases}, config.defaults.timezone)
     else:
         table = Table("site", "name", "status", "list pages", "articles", "attachments", "errors",
                       title="muniarchive demo: sample sites crawled")
@@ -783,6 +841,7 @@ def demo(keep: str | None, json_output: bool) -> None:
             table.add_row(row["site"], row["name"], row["status"], str(row["list_pages"]), str(row["articles"]),
                           str(row["attachments"]), str(row["errors"]))
         console.print(table)
+        _print_releases(found, config.defaults.timezone)
         if keep:
             console.print(f"archive kept: {archive_path}\ntry: muniarchive runs --config {workdir / 'config.yaml'}")
         else:

@@ -6,13 +6,14 @@ killed still leaves a run with its status, exit code and log.
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import subprocess
 import sys
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from archive import Archive
@@ -21,6 +22,7 @@ from archive.models import CrawlRun, utcnow
 from crawler.config import Config
 
 STOP_GRACE_SECONDS = 30
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -32,6 +34,7 @@ class RunResult:
     error: str | None
     stats: dict
     log_path: str
+    plan_changes: list = field(default_factory=list)  # archive.plans.PlanChange found after the run
 
 
 def _last_line(path: Path) -> str | None:
@@ -104,7 +107,29 @@ def run_crawl(config: Config, site_key: str, archive: Archive, *, timeout: float
     if run.finished_at is None or "status" in fields:
         fields["finished_at"] = utcnow()
     archive.update_run(run_id, **fields)
-    run = archive.get_run(run_id)
     if status_if_killed == "interrupted":
         raise KeyboardInterrupt
-    return RunResult(run_id, site.key, run.status, run.exit_code, run.error, run.stats or {}, str(log_path))
+    # whatever the run stored (a failed run may have stored some) is looked at for plans
+    try:
+        changes = watch_plans(config, archive)
+    except Exception as exc:  # the crawl's result stands; the next run's scan reads these records again
+        log.warning("plan-release watch after run %s failed: %s", run_id, exc)
+        changes = []
+    if changes:
+        stats = dict(archive.get_run(run_id).stats or {})
+        for change in ("new", "updated"):
+            stats[f"plan_releases_{change}"] = sum(c.change == change for c in changes)
+        archive.update_run(run_id, stats=stats)
+    run = archive.get_run(run_id)
+    return RunResult(run_id, site.key, run.status, run.exit_code, run.error, run.stats or {}, str(log_path),
+                     changes)
+
+
+def watch_plans(config: Config, archive: Archive) -> list:
+    """Plan releases in what the archive stored since the last look; each notified once."""
+    from archive.plans import scan_plans
+    from scheduler.alerts import Alerts
+
+    changes = scan_plans(archive)
+    Alerts(config.alerts, archive).plan_releases()
+    return changes

@@ -39,13 +39,13 @@ where article_fts match '"' || replace(muniarchive_searchable(:q), '"', '""') ||
 from (select *, row_number() over (partition by site_id order by publish_time desc) as n from article) a
 join site on site.id = a.site_id where a.n <= 10 order by site.key, a.publish_time desc""",
         },
-        "plan_documents": {
-            "title": "Plan documents (by title)",
-            "description": "Articles whose title names a plan (规划, 纲要, 五年, 中期评估), newest first.",
-            "sql": f"""select site.key as site, site.region, {at('a.publish_time')} as published, a.title, a.url
-from article a join site on site.id = a.site_id
-where a.title like '%规划%' or a.title like '%纲要%' or a.title like '%五年%' or a.title like '%中期评估%'
-order by a.publish_time desc limit 200""",
+        "plan_releases": {
+            "title": "Plan releases",
+            "description": "Plans found by the plan-release watch: which plan, which stage (建议, 纲要草案, "
+                           "征求意见稿, 印发, 中期评估, 调整/修订), where and when, newest first.",
+            "sql": f"""select {at('p.published_at')} as published, p.region, p.stage_label as stage, p.period,
+p.plan_name, p.kind, p.title as document, p.url, {at('p.first_seen')} as first_seen, p.version
+from plan_release p order by p.published_at desc, p.id desc""",
         },
         "recent_runs": {
             "title": "Recent crawl runs",
@@ -79,6 +79,7 @@ order by a.story_id desc, a.publish_time""",
                 "article_fingerprint": {"hidden": True},
                 "apscheduler_jobs": {"hidden": True},
                 "alembic_version": {"hidden": True},
+                "plan_watch": {"hidden": True},
             },
         }},
     }

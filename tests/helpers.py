@@ -1,7 +1,10 @@
-"""Reading the archive back the way a user would see it."""
+"""Reading the archive back the way a user would see it; an endpoint that collects alerts."""
 
 from __future__ import annotations
 
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
@@ -38,3 +41,29 @@ def local_time_text(article: Article) -> str:
     value = article.publish_time.astimezone(CHINA)
     return value.strftime({"second": "%Y-%m-%d %H:%M:%S", "minute": "%Y-%m-%d %H:%M",
                            "day": "%Y-%m-%d"}[article.publish_time_precision])
+
+
+class Receiver:
+    """An HTTP endpoint on 127.0.0.1 collecting what Apprise's json:// posts."""
+
+    def __init__(self):
+        self.received: list[dict] = []
+        received = self.received
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                received.append(json.loads(body))
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()

@@ -24,10 +24,16 @@ def test_demo_crawls_the_sample_sites_and_keeps_the_archive(tmp_path):
     summary = json.loads(run("demo", "--json", "--keep", keep).stdout)
     by_site = {row["site"]: row for row in summary["sites"]}
     assert {k: (v["articles"], v["attachments"], v["errors"], v["status"]) for k, v in by_site.items()} == {
-        "binhe-gov": (13, 2, 0, "succeeded"),
+        "binhe-gov": (14, 3, 0, "succeeded"),
         "changning-gov": (9, 1, 0, "succeeded"),
-        "binhe-news": (11, 0, 0, "succeeded"),
+        "binhe-news": (12, 0, 0, "succeeded"),
     }
+    # the plan documents up on the sample sites, and no news that merely mentions a plan
+    assert sorted((r["stage"], r["period"], r["plan_name"]) for r in summary["plan_releases"]) == [
+        ("consultation", "十五五", "滨河市国民经济和社会发展第十五个五年规划纲要"),
+        ("final", "2026-2035", "滨河市城市更新专项规划（2026—2035年）"),
+        ("final", "十四五", "滨河市国民经济和社会发展第十四个五年规划和二〇三五年远景目标纲要"),
+    ]
     assert by_site["binhe-gov"]["list_pages"] == 4
     assert (keep / "archive.db").exists() and (keep / "config.yaml").exists()
 

@@ -114,17 +114,17 @@ def test_killed_crawl_leaves_no_duplicate_or_half_record_and_a_rerun_completes(
     os.killpg(process.pid, signal.SIGKILL)
     process.wait()
     partial = len(articles_by_url(archive))
-    assert 3 <= partial < 13
+    assert 3 <= partial < 14
     archive.update_run(run_id, status="failed", error="killed by the test")
 
     sample_sites.sites[site].delay = 0
     rerun = run_crawl(config, site, archive)
     assert rerun.status == "succeeded"
-    assert rerun.stats["articles_new"] == 13 - partial
+    assert rerun.stats["articles_new"] == 14 - partial
 
     with archive.session() as session:
-        assert session.scalar(select(func.count(Article.id))) == 13
-        assert session.scalar(select(func.count(func.distinct(Article.canonical_url)))) == 13
+        assert session.scalar(select(func.count(Article.id))) == 14
+        assert session.scalar(select(func.count(func.distinct(Article.canonical_url)))) == 14
         for article in session.scalars(select(Article)):
             assert article.capture_id is not None and article.version == 1
             assert session.scalar(select(func.count()).select_from(ArticleVersion)
@@ -165,5 +165,5 @@ def test_archive_refusing_writes_fails_the_run_and_keeps_what_was_stored(sample_
 
     with archive.engine.begin() as connection:
         connection.exec_driver_sql("DROP TRIGGER disk_full")
-    assert run_crawl(config, "binhe-gov", archive).stats["articles_new"] == 13 - len(stored)
-    assert len(articles_by_url(archive)) == 13
+    assert run_crawl(config, "binhe-gov", archive).stats["articles_new"] == 14 - len(stored)
+    assert len(articles_by_url(archive)) == 14

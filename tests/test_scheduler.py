@@ -8,10 +8,8 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 from datetime import datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from itertools import pairwise
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -22,6 +20,7 @@ from sqlalchemy import select
 
 from archive import Archive
 from archive.models import AlertIncident, Article, CrawlRun, Site
+from tests.helpers import Receiver
 
 MUNIARCHIVE = [sys.executable, "-m", "scheduler.cli"]
 ROOT = Path(__file__).resolve().parents[1]
@@ -125,34 +124,11 @@ def sleep_until(moment: datetime) -> None:
     time.sleep(max(0.0, (moment - datetime.now(TZ)).total_seconds()))
 
 
-class Receiver:
-    """An HTTP endpoint on 127.0.0.1 collecting what Apprise's json:// posts."""
-
-    def __init__(self):
-        self.received: list[dict] = []
-        received = self.received
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                received.append(json.loads(body))
-                self.send_response(200)
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.port = self.server.server_address[1]
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-
 @pytest.fixture
 def receiver():
     hook = Receiver()
     yield hook
-    hook.server.shutdown()
-    hook.server.server_close()
+    hook.close()
 
 
 def test_scheduler_runs_on_schedule_refuses_a_second_instance_and_lists_jobs(tmp_path, sample_sites):
@@ -276,9 +252,13 @@ def test_alerts_once_per_incident_and_once_on_recovery(tmp_path, sample_sites, r
 
     failed = [r for r in runs(db) if r.status == "failed"]
     recovered = [r for r in runs(db) if r.status == "succeeded"][0]
-    titles = [message["title"] for message in receiver.received]
-    assert titles == ["[muniarchive] binhe-gov: crawl failed", "[muniarchive] binhe-gov recovered: crawl failed"]
-    alert, recovery = receiver.received
+    # the recovered run also finds the site's plan releases: each notified once, apart from alerts
+    plans = [m["title"] for m in receiver.received if "新规划发布" in m["title"]]
+    assert len(plans) == len(set(plans)) == 3
+    alerts = [m for m in receiver.received if "新规划发布" not in m["title"]]
+    assert [m["title"] for m in alerts] == ["[muniarchive] binhe-gov: crawl failed",
+                                            "[muniarchive] binhe-gov recovered: crawl failed"]
+    alert, recovery = alerts
     assert f"run: {failed[0].id}" in alert["message"] and "HTTP 500" in alert["message"]
     assert f"run: {recovered.id} succeeded" in recovery["message"]
     assert "s3cret" not in scheduler.out + scheduler.err

@@ -58,8 +58,13 @@ def test_canned_queries_answer_as_json(served):
     assert sorted(row["site"] for row in stories) == ["binhe-gov", "binhe-news"]
     for words in ("十四五规划", "十四五規劃"):  # either script, as `muniarchive search`
         with urllib.request.urlopen(f"{served}/archive/search.json?_shape=array&q={quote(words)}", timeout=10) as r:
-            assert sorted(row["site"] for row in json.load(r)) == ["binhe-gov", "binhe-news"], words
-    for query in ("latest_articles", "plan_documents", "recent_runs"):
+            titles = {row["title"] for row in json.load(r)}
+        assert titles == {"市政府与滨河大学签署战略合作协议", "市政府與濱河大學簽署戰略合作協議",
+                          "我市“十四五”规划目标任务全面完成 “十五五”开局蓄势待发"}, words
+    with urllib.request.urlopen(served + "/archive/plan_releases.json?_shape=array", timeout=10) as response:
+        assert [(row["stage"], row["period"]) for row in json.load(response)] == [
+            ("征求意见稿", "十五五"), ("印发", "2026-2035"), ("印发", "十四五")]
+    for query in ("latest_articles", "recent_runs"):
         with urllib.request.urlopen(f"{served}/archive/{query}.json?_shape=array", timeout=10) as response:
             assert json.load(response), query
 

@@ -15,6 +15,7 @@ articles between two crawls, fail with 500s, or go down, and they log every requ
 from __future__ import annotations
 
 import html
+import io
 import sys
 import threading
 import time
@@ -39,17 +40,31 @@ def not_found() -> Page:
     return Page(404, "text/html; charset=utf-8", b"<html><body><h1>404 Not Found</h1></body></html>")
 
 
-def make_pdf(text: str) -> bytes:
-    """A small valid one-page PDF whose content stream shows `text` (ASCII)."""
-    safe = text.encode("ascii", "replace").decode().replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
-    stream = f"BT /F1 12 Tf 72 720 Td ({safe}) Tj ET".encode()
+def make_pdf(lines: list[str]) -> bytes:
+    """A small valid one-page PDF showing `lines` (any script), whose text pypdf extracts.
+
+    Like the PDFs government CMSs serve: a CID font (Identity-H, so a code is the character's
+    code point) with a ToUnicode map. No font program is embedded: the text is for machines.
+    """
+    shown = "\n".join(f"<{''.join(f'{ord(c):04X}' for c in line)}> Tj T*" for line in lines)
+    stream = f"BT /F1 14 Tf 72 760 Td 20 TL\n{shown}\nET".encode()
+    to_unicode = (b"/CIDInit /ProcSet findresource begin 12 dict begin begincmap\n"
+                  b"/CIDSystemInfo << /Registry (Adobe) /Ordering (UCS) /Supplement 0 >> def\n"
+                  b"/CMapName /Adobe-Identity-UCS def /CMapType 2 def\n"
+                  b"1 begincodespacerange <0000> <FFFF> endcodespacerange\n"
+                  b"1 beginbfrange <0000> <FFFF> <0000> endbfrange\n"
+                  b"endcmap CMapName currentdict /CMap defineresource pop end end")
     objects = [
         b"<< /Type /Catalog /Pages 2 0 R >>",
         b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R "
         b"/Resources << /Font << /F1 5 0 R >> >> >>",
         b"<< /Length " + str(len(stream)).encode() + b" >>\nstream\n" + stream + b"\nendstream",
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+        b"<< /Type /Font /Subtype /Type0 /BaseFont /STSong-Light /Encoding /Identity-H "
+        b"/DescendantFonts [6 0 R] /ToUnicode 7 0 R >>",
+        b"<< /Type /Font /Subtype /CIDFontType0 /BaseFont /STSong-Light "
+        b"/CIDSystemInfo << /Registry (Adobe) /Ordering (Identity) /Supplement 0 >> /DW 1000 >>",
+        b"<< /Length " + str(len(to_unicode)).encode() + b" >>\nstream\n" + to_unicode + b"\nendstream",
     ]
     out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
     offsets = []
@@ -61,6 +76,21 @@ def make_pdf(text: str) -> bytes:
     out += b"".join(f"{o:010d} 00000 n \n".encode() for o in offsets)
     out += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
     return bytes(out)
+
+
+def make_docx(lines: list[str]) -> bytes:
+    import docx
+
+    document = docx.Document()
+    for line in lines:
+        document.add_paragraph(line)
+    out = io.BytesIO()
+    document.save(out)
+    return out.getvalue()
+
+
+CONTENT_TYPES = {"pdf": "application/pdf", "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+                 "doc": "application/msword", "xls": "application/vnd.ms-excel", "wps": "application/kswps"}
 
 
 def _dt(article: SampleArticle) -> datetime:
@@ -84,6 +114,7 @@ class SampleSite:
         self._pages: dict[tuple, Page] = {}
         self.delay = 0.0  # seconds every response waits: a slow server
         self.failing_paths: set[str] = set()  # paths (without query) that answer 500
+        self.files: dict[str, bytes] = {}  # attachment bodies by file name, instead of a made-up document
 
     def live(self, column: str | None = None) -> list[SampleArticle]:
         """Published articles, newest first (the order of the site's list pages)."""
@@ -110,6 +141,16 @@ class SampleSite:
                 self._live_key = None
                 return self.articles[index]
         raise KeyError(article_id)
+
+    def attachment(self, article: SampleArticle, name: str, link_text: str) -> Page:
+        """An attachment of a live article: the bytes set in `files`, or a PDF/DOCX whose first
+        line is its link text (or the lines the article's extra["attachment_lines"] gives)."""
+        file_type = name.rsplit(".", 1)[-1].lower()
+        content_type = CONTENT_TYPES.get(file_type, "application/octet-stream")
+        if name in self.files:
+            return Page(200, content_type, self.files[name])
+        lines = article.extra.get("attachment_lines", {}).get(name) or [link_text.rsplit(".", 1)[0], self.name]
+        return Page(200, content_type, make_docx(lines) if file_type == "docx" else make_pdf(lines))
 
     def article_at(self, path: str) -> SampleArticle | None:
         self.live()
@@ -266,9 +307,9 @@ class TrsSite(SampleSite):
         if article := self.article_at(path):
             return self.article_page(article)
         for a in self.live(column):
-            for (name, _), attachment in zip(a.attachments, self.attachment_paths(a), strict=True):
+            for (name, text), attachment in zip(a.attachments, self.attachment_paths(a), strict=True):
                 if attachment == path:
-                    return Page(200, "application/pdf", make_pdf(f"{self.key} {name}"))
+                    return self.attachment(a, name, text)
         return not_found()
 
     def config_entry(self, base_url: str) -> dict:
@@ -383,8 +424,9 @@ class HanwebSite(SampleSite):
         if path == "/module/download/downfile.jsp":
             name = query.get("filename", [""])[0]
             for a in self.live():
-                if any(name == n for n, _ in a.attachments):
-                    return Page(200, "application/pdf", make_pdf(f"{self.key} {name}"))
+                for n, text in a.attachments:
+                    if n == name:
+                        return self.attachment(a, name, text)
             return not_found()
         if article := self.article_at(path):
             return self.article_page(article)

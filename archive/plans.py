@@ -1,0 +1,167 @@
+"""Plan releases in the archive: detection over what is new since the last scan, and reads.
+
+`scan_plans` runs after every crawl (scheduler/runner.py), import and reprocess. It reads
+the article versions and attachments stored since its last scan (the `plan_watch` row),
+classifies each with crawler.plans, and records releases: new the first time a region's
+plan + stage appears, updated when the document that announced it gets a new version. The
+scan and its cursor commit together, so a crash means the next scan reads them again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session
+
+from archive.models import Article, ArticleVersion, Attachment, PlanRelease, PlanWatch, Site, utcnow
+from archive.store import Archive
+from crawler.plans import PlanMatch, detect_plan
+
+# words a plan document's title holds, in both scripts: the SQL filter before the rules
+TITLE_WORDS = ("规划", "規劃", "纲要", "綱要", "远景目标", "遠景目標")
+
+
+@dataclass(frozen=True)
+class PlanChange:
+    release_id: int
+    change: str  # new | updated
+    title: str
+
+
+def scan_plans(archive: Archive) -> list[PlanChange]:
+    def work(session: Session) -> list[PlanChange]:
+        # a write first, so two scans finishing at once queue for the lock instead of both
+        # reading the same cursor
+        session.execute(update(PlanWatch).where(PlanWatch.id == 1)
+                        .values(last_version_id=PlanWatch.last_version_id))
+        watch = session.get(PlanWatch, 1)
+        changes: list[PlanChange] = []
+        versions = session.execute(
+            select(ArticleVersion.id, ArticleVersion.article_id, ArticleVersion.title, ArticleVersion.content_hash,
+                   ArticleVersion.publish_time, Article.url, Article.site_id, Site.region)
+            .join(Article, Article.id == ArticleVersion.article_id).join(Site, Site.id == Article.site_id)
+            .where(ArticleVersion.id > watch.last_version_id,
+                   or_(*(ArticleVersion.title.contains(word) for word in TITLE_WORDS)))
+            .order_by(ArticleVersion.id)).all()
+        for row in versions:
+            if match := detect_plan(row.title, region=row.region):
+                changes += _record(session, match, row.region, row.site_id, row.title, row.url, row.publish_time,
+                                   row.content_hash, article_id=row.article_id)
+        attachments = session.execute(
+            select(Attachment.id, Attachment.article_id, Attachment.link_text, Attachment.file_name,
+                   Attachment.text, Attachment.url, Attachment.site_id, Attachment.sha256, Site.region,
+                   Article.publish_time)
+            .join(Site, Site.id == Attachment.site_id).outerjoin(Article, Article.id == Attachment.article_id)
+            .where(Attachment.id > watch.last_attachment_id).order_by(Attachment.id)).all()
+        for row in attachments:
+            title = row.link_text or row.file_name or ""
+            if match := detect_plan(title, text=row.text, region=row.region):
+                changes += _record(session, match, row.region, row.site_id, title, row.url, row.publish_time,
+                                   row.sha256 or hashlib.sha256((row.text or "").encode()).hexdigest(),
+                                   article_id=row.article_id, attachment_id=row.id)
+        watch.last_version_id = max([watch.last_version_id, *(session.scalars(select(ArticleVersion.id)
+                                    .order_by(ArticleVersion.id.desc()).limit(1)))])
+        watch.last_attachment_id = max([watch.last_attachment_id, *(row.id for row in attachments)])
+        return changes
+
+    return archive._write_retrying(work)
+
+
+def _record(session: Session, match: PlanMatch, region: str, site_id: int, title: str, url: str,
+            published_at: datetime | None, text_hash: str, *, article_id: int | None,
+            attachment_id: int | None = None) -> list[PlanChange]:
+    release = session.scalar(select(PlanRelease).where(
+        PlanRelease.region == region, PlanRelease.plan_key == match.plan_key, PlanRelease.stage == match.stage))
+    if release is None:
+        release = PlanRelease(
+            region=region, plan_key=match.plan_key, plan_name=match.plan_name, period=match.period,
+            topic=match.topic, kind=match.kind, stage=match.stage, stage_label=match.stage_label, title=title,
+            url=url, site_id=site_id, article_id=article_id, attachment_id=attachment_id,
+            published_at=published_at, first_seen=utcnow(), text_hash=text_hash, version=1)
+        session.add(release)
+        session.flush()
+        return [PlanChange(release.id, "new", title)]
+    # attachments are never versioned: only the article that announced a release can change it
+    same_article = attachment_id is None and release.attachment_id is None and release.article_id == article_id
+    if not same_article or release.text_hash == text_hash:
+        return []  # another copy of a known release (its PDF, a re-post), or nothing changed
+    release.text_hash, release.title, release.version = text_hash, title, release.version + 1
+    release.updated_at, release.notified_at = utcnow(), None
+    if published_at is not None:
+        release.published_at = published_at
+    return [PlanChange(release.id, "updated", title)]
+
+
+def releases(archive: Archive, *, region: str | None = None, since: datetime | None = None,
+             ids: list[int] | None = None, unlisted: bool = False) -> list[PlanRelease]:
+    """Plan releases, newest publication first. `since` compares the publication date, or
+    when the archive first saw a release whose publication date is unknown."""
+    query = select(PlanRelease)
+    if region:
+        query = query.where(PlanRelease.region.contains(region))
+    if since is not None:
+        query = query.where(or_(PlanRelease.published_at >= since,
+                                PlanRelease.published_at.is_(None) & (PlanRelease.first_seen >= since)))
+    if ids is not None:
+        query = query.where(PlanRelease.id.in_(ids))
+    if unlisted:
+        query = query.where(PlanRelease.listed_at.is_(None))
+    with archive.session() as session:
+        return list(session.scalars(query.order_by(PlanRelease.published_at.desc().nulls_last(),
+                                                   PlanRelease.id.desc())))
+
+
+def mark(archive: Archive, release_ids: list[int], field: str) -> None:
+    """Set notified_at or listed_at of these releases to now."""
+    if release_ids:
+        archive._write(lambda session: session.execute(
+            update(PlanRelease).where(PlanRelease.id.in_(release_ids)).values({field: utcnow()})))
+
+
+def release_record(release: PlanRelease) -> dict:
+    """A release as a plain record (`muniarchive plans --json`, the Atom feed)."""
+    return {
+        "id": release.id, "region": release.region, "plan_name": release.plan_name, "period": release.period,
+        "topic": release.topic, "kind": release.kind, "stage": release.stage, "stage_label": release.stage_label,
+        "title": release.title, "url": release.url, "published_at": release.published_at,
+        "first_seen": release.first_seen, "updated_at": release.updated_at, "version": release.version,
+        "document": "attachment" if release.attachment_id else "article",
+    }
+
+
+def release_urn(release: PlanRelease) -> str:
+    """Stable across archives: the same release crawled into another archive keeps its id."""
+    identity = f"{release.region}|{release.plan_key}|{release.stage}".encode()
+    return f"urn:muniarchive:plan-release:{hashlib.sha1(identity).hexdigest()}"
+
+
+def write_feed(items: list[PlanRelease], path: Path, *, tz: str, title: str = "muniarchive: plan releases") -> None:
+    """An Atom feed of these releases (feedgen), written atomically: a feed reader polling the
+    file never sees half of it."""
+    from feedgen.feed import FeedGenerator
+
+    zone = ZoneInfo(tz)
+    feed = FeedGenerator()
+    feed.id("urn:muniarchive:plan-releases")
+    feed.title(title)
+    feed.link(href="https://github.com/muniarchive/muniarchive", rel="related")
+    feed.language("zh-CN")
+    feed.updated(max((r.updated_at or r.first_seen for r in items), default=utcnow()).astimezone(zone))
+    for release in reversed(items):  # feedgen puts the last added entry first
+        entry = feed.add_entry()
+        entry.id(release_urn(release))
+        entry.title(f"{release.plan_name}（{release.stage_label}）")
+        entry.link(href=release.url)
+        entry.published((release.published_at or release.first_seen).astimezone(zone))
+        entry.updated((release.updated_at or release.first_seen).astimezone(zone))
+        entry.category(term=release.stage, label=release.stage_label)
+        entry.category(term=release.period or "-", label=release.period or "无期限")
+        entry.summary(f"{release.region} · {release.title}")
+    partial = path.with_name(path.name + ".partial")
+    feed.atom_file(str(partial), pretty=True)
+    partial.replace(path)
