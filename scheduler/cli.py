@@ -26,6 +26,7 @@ from archive.db import describe_url
 from archive.models import AlertIncident, Article, ArticleVersion, Attachment, Capture, CrawlRun, Site, utcnow
 from archive.urls import variants
 from crawler.config import ConfigError, load_config
+from scheduler.runner import run_crawl, watch_plans
 
 CONFIG_ENV = "MUNIARCHIVE_CONFIG"
 # off a terminal (pipes, CI logs) rich would squeeze tables into 80 columns
@@ -91,8 +92,6 @@ def cli() -> None:
 # ---------------------------------------------------------------------------- crawl
 
 def crawl_sites(config, keys: list[str], archive: Archive):
-    from scheduler.runner import run_crawl
-
     results = []
     with _progress() as progress:
         task = progress.add_task("crawling", total=len(keys))
@@ -563,6 +562,7 @@ def reprocess(sites: tuple[str, ...], config_path: str, json_output: bool) -> No
     with _progress() as progress:
         task = progress.add_task("reprocessing", total=count_articles(archive, keys))
         results = run_reprocess(config, archive, keys, lambda n: progress.advance(task, n))
+    plan_changes = watch_plans(config, archive)
     data = {key: {**tally.counts, "failures": tally.failures} for key, tally in results.items()}
     if json_output:
         _print_json(data)
@@ -574,6 +574,7 @@ def reprocess(sites: tuple[str, ...], config_path: str, json_output: bool) -> No
     for row in data.values():
         for failure in row["failures"]:
             console.print(f"[red]failed[/red]: {escape(failure)}", highlight=False)
+    _print_plan_changes(plan_changes)
 
 
 @cli.command("import-text")
@@ -599,6 +600,7 @@ def import_text(folder: str, site_key: str, config_path: str, json_output: bool)
     with _progress() as progress:
         task = progress.add_task("importing", total=total)
         tally = run_import(config, archive, Path(folder), site_key, lambda n: progress.advance(task, n))
+    plan_changes = watch_plans(config, archive)
     if json_output:
         _print_json({**tally.counts, "failures": tally.failures})
         return
@@ -607,6 +609,12 @@ def import_text(folder: str, site_key: str, config_path: str, json_output: bool)
                   f"{tally.counts['failed']} failed")
     for failure in tally.failures:
         console.print(f"[red]failed[/red]: {escape(failure)}", highlight=False)
+    _print_plan_changes(plan_changes)
+
+
+def _print_plan_changes(changes: list) -> None:
+    for change in changes:
+        console.print(f"plan release {change.change}: {escape(change.title)}  (muniarchive plans)", highlight=False)
 
 
 @cli.command()
@@ -635,7 +643,6 @@ def plans(only_new: bool, region: str | None, since: str | None, feed_path: str 
       muniarchive plans --new --json      # in a cron job: what appeared since it last ran
     """
     from archive.plans import mark, release_record, releases, write_feed
-    from scheduler.runner import watch_plans
 
     config = load_config(config_path)
     archive = Archive(config.database_url)
@@ -655,7 +662,9 @@ def plans(only_new: bool, region: str | None, since: str | None, feed_path: str 
 
 
 def _print_releases(found, tz: str) -> None:
-    table = Table("published", "region", "stage", "period", "plan", "document", title="plan releases")
+    table = Table("published", "region", "stage", "period", title="plan releases")
+    table.add_column("plan", overflow="fold")
+    table.add_column("document", overflow="fold")
     for release in found:
         table.add_row(_local(release.published_at, tz)[:10], release.region, release.stage_label,
                       release.period or "-", release.plan_name, release.url)
@@ -792,7 +801,7 @@ def demo(keep: str | None, json_output: bool) -> None:
     """Serve the bundled sample sites on 127.0.0.1 and crawl them all into a fresh archive.
 
     Needs no network and no set-up. Prints, per site: list pages fetched, articles
-    archived, attachments found, errors. With --keep DIR the archive (DIR/archive.db) and
+    archived, attachments found, errors; then the plan releases found (see `plans`). With --keep DIR the archive (DIR/archive.db) and
     the config (DIR/config.yaml) stay, so you can go on with `muniarchive runs --config
     DIR/config.yaml`, `show`, or crawl again.
     """
