@@ -156,6 +156,18 @@ class LshBand(Base):
     article_id: Mapped[int] = mapped_column(ForeignKey("article.id"), primary_key=True, index=True)
 
 
+class IndexQueue(Base):
+    """An article a crawl stored and has not indexed yet (see Archive.index_backlog): the
+    crawl indexes after its fetching is done, so that indexing does not slow the fetching."""
+
+    __tablename__ = "index_queue"
+    article_id: Mapped[int] = mapped_column(ForeignKey("article.id"), primary_key=True, autoincrement=False)
+    # the article was new when queued: nothing of it is indexed yet to be replaced
+    fresh: Mapped[bool] = mapped_column(Boolean)
+    # the MinHash signature its extraction made (None: too little text to fingerprint)
+    signature: Mapped[bytes | None] = mapped_column(LargeBinary)
+
+
 class ArticleVersion(Base):
     """Every distinct content an article has had; the article row mirrors the newest."""
 

@@ -11,16 +11,17 @@ from __future__ import annotations
 import hashlib
 import re
 import zlib
+from array import array
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, func, select, text
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from archive.db import ArchiveError, create_archive_engine, describe_url, migrate
-from archive.dedup import Fingerprint, SearchText, fingerprint
+from archive.dedup import Fingerprint, SearchText, band_keys, fingerprint
 from archive.index import index_article
 from archive.models import (
     Article,
@@ -28,6 +29,7 @@ from archive.models import (
     Attachment,
     Capture,
     CrawlRun,
+    IndexQueue,
     SchedulerLease,
     Site,
     utcnow,
@@ -42,6 +44,11 @@ _article = Article.__table__
 _INSERT_CAPTURE = Capture.__table__.insert()
 _INSERT_ARTICLE = _article.insert()
 _INSERT_VERSION = ArticleVersion.__table__.insert()
+# an article written twice before it is indexed stays fresh if it was, with its newest signature
+_QUEUE_INDEX = text("INSERT INTO index_queue (article_id, fresh, signature) VALUES (:article_id, :fresh, :signature) "
+                    "ON CONFLICT (article_id) DO UPDATE SET signature = excluded.signature")
+_LOCK_QUEUE = text("UPDATE index_queue SET fresh = fresh WHERE 1 = 0")
+_SET_TEXT_HASH = text("UPDATE article SET text_hash = :text_hash WHERE id = :article_id")
 _FIND_ARTICLE = select(_article.c.id, _article.c.content_hash, _article.c.version).where(
     _article.c.site_id == bindparam("site_id"), _article.c.canonical_url == bindparam("canonical_url"))
 _TOUCH_ARTICLE = _article.update().where(_article.c.id == bindparam("article_id")).values(
@@ -101,6 +108,9 @@ class Archive:
             migrate(self.engine)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._folding: dict[int, tuple[bool, bool]] = {}
+        # a crawl sets this: articles are queued for indexing (index_backlog) instead of
+        # indexed as they are written
+        self.defer_index = False
 
     def close(self) -> None:
         self.engine.dispose()
@@ -338,11 +348,47 @@ class Archive:
                 reporters=data.reporters, editors=data.editors, capture_id=stored_capture, created_at=now,
                 reason=reason,
             ))
-            index_article(connection, article_id, data.title, data.body, fp, fresh=existing is None,
-                          text=data.search_text)
+            if self.defer_index:
+                if existing is not None:
+                    connection.execute(_SET_TEXT_HASH, {"article_id": article_id,
+                                                        "text_hash": fp.text_hash if fp else None})
+                connection.execute(_QUEUE_INDEX, {"article_id": article_id, "fresh": existing is None,
+                                                  "signature": fp.signature if fp else None})
+            else:
+                index_article(connection, article_id, data.title, data.body, fp, fresh=existing is None,
+                              text=data.search_text)
             return NEW if existing is None else UPDATED
 
         return work
+
+    def index_backlog(self, batch: int = 500) -> int:
+        """Index the articles crawls queued (search row, fingerprint bands, story), oldest
+        first, in transactions of `batch`; returns how many. A crawl runs this when its
+        fetching is done; the runner again after it, for a crawl that was killed first."""
+        done = 0
+        while True:
+            def work(session: Session) -> int:
+                connection = session.connection()
+                # a write first: two crawls ending together queue here instead of both reading
+                # (and indexing) the same rows; on PostgreSQL, rows another holds are skipped
+                connection.execute(_LOCK_QUEUE)
+                rows = connection.execute(select(
+                    IndexQueue.article_id, IndexQueue.fresh, IndexQueue.signature, Article.title, Article.body,
+                    Article.text_hash).join(Article, Article.id == IndexQueue.article_id)
+                    .order_by(IndexQueue.article_id).limit(batch).with_for_update(skip_locked=True, of=IndexQueue)).all()
+                for row in rows:
+                    fp = None  # made by the crawl's worker from this body, when it had enough text
+                    if row.signature is not None:
+                        fp = Fingerprint(row.text_hash, row.signature, band_keys(array("I", row.signature)))
+                    index_article(connection, row.article_id, row.title, row.body, fp, fresh=row.fresh)
+                connection.execute(IndexQueue.__table__.delete().where(
+                    IndexQueue.article_id.in_([row.article_id for row in rows])))
+                return len(rows)
+
+            indexed = self._write(work)
+            done += indexed
+            if indexed < batch:
+                return done
 
     def store_attachment(self, site_id: int, run_id: int | None, url: str, **fields) -> str:
         """Record an attachment once per canonical URL; returns new or unchanged."""

@@ -47,6 +47,9 @@ def main(argv: list[str] | None = None) -> int:
 
     process = CrawlerProcess(crawl_settings(config, args.log_file, args.log_level))
     crawler = process.create_crawler(SiteSpider)
+    # search rows, fingerprint bands and stories are made once the fetching is done: made per
+    # page, they held up the downloads (benchmarks/crawl.py)
+    archive.defer_index = True
     try:
         process.crawl(crawler, config=config, site=site, archive=archive, site_id=site_id, run_id=run_id)
         process.start()
@@ -54,6 +57,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         archive.update_run(run_id, status="failed", error=str(exc))
         return EXIT_FAILED
+    try:
+        print(f"indexed {archive.index_backlog()} articles for search and stories", file=sys.stderr)
+    except ArchiveError as exc:  # what was archived stays archived; the next look indexes it
+        print(f"error: indexing after the crawl: {exc}", file=sys.stderr)
     status = getattr(crawler.spider, "run_status", None)
     if status is None:  # the spider's outcome was never recorded (e.g. the archive refused it)
         try:

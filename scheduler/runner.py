@@ -109,8 +109,10 @@ def run_crawl(config: Config, site_key: str, archive: Archive, *, timeout: float
     archive.update_run(run_id, **fields)
     if status_if_killed == "interrupted":
         raise KeyboardInterrupt
-    # whatever the run stored (a failed run may have stored some) is looked at for plans
+    # whatever the run stored (a failed run may have stored some) is indexed, if the crawl was
+    # stopped before it did, and looked at for plans
     try:
+        archive.index_backlog()
         changes = watch_plans(config, archive)
     except Exception as exc:  # the crawl's result stands; the next run's scan reads these records again
         log.warning("plan-release watch after run %s failed: %s", run_id, exc)

@@ -238,3 +238,30 @@ def test_canonical_urls_drop_tracking_and_fold_where_the_site_says():
     assert canonical("http://a.cn/list.html?from=rss") == "http://a.cn/list.html?from=rss"
     assert canonical("https://a.cn/col/index.html") == "https://a.cn/col/index.html"
     assert canonical("https://a.cn/col/index.html", fold_scheme=True, fold_index=True) == "http://a.cn/col/"
+
+
+def test_a_crawl_indexes_after_fetching_and_a_stopped_one_is_indexed_later(tmp_path):
+    """Articles written with defer_index (as a crawl writes them) are found by search and
+    joined into stories only once the backlog is indexed: by the crawl at its end, or by the
+    next process to look, if the crawl was killed first."""
+    from archive.dedup import fingerprint as make_fingerprint
+    from archive.store import ArticleData
+    from crawler.samplesites.content import CITY, NEWS
+
+    original = next(a for a in CITY if a.article_id == 100106)
+    reprint = next(a for a in NEWS if a.extra.get("reprint_of") == 100106)
+    crawl = Archive(f"sqlite:///{tmp_path / 'archive.db'}")
+    crawl.defer_index = True
+    site_id = crawl.ensure_site("s", "s", "http://s")
+    for n, sample in enumerate([original, reprint]):
+        crawl.store_article(site_id, None, None, ArticleData(sample.title, sample.body,
+                                                             fingerprint=make_fingerprint(sample.body)),
+                            url=f"http://s/{n}.html")
+    assert search(crawl, "十四五") == [] and stories(crawl) == []
+    crawl.close()  # killed before indexing
+
+    later = Archive(f"sqlite:///{tmp_path / 'archive.db'}")
+    assert later.index_backlog() == 2 and later.index_backlog() == 0
+    assert {hit["title"] for hit in search(later, "十四五规划")} == {original.title, reprint.title}
+    assert [len(story["articles"]) for story in stories(later)] == [2]
+    later.close()
