@@ -17,7 +17,7 @@ from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
 
-CACHE_KIB = 128 * 1024
+WRITER_CACHE_KIB = 128 * 1024
 BUSY_TIMEOUT_MS = 30_000
 
 
@@ -40,7 +40,7 @@ def sqlite_path(url: str) -> Path | None:
     return Path(parsed.database)
 
 
-def create_archive_engine(url: str) -> Engine:
+def create_archive_engine(url: str, cache_kib: int = WRITER_CACHE_KIB) -> Engine:
     try:
         parsed = make_url(url)
     except ArgumentError:
@@ -63,7 +63,8 @@ def create_archive_engine(url: str) -> Engine:
             # The LSH band index takes 32 rows per article at random keys; with SQLite's 2 MB
             # default cache each insert past ~100k articles reads its leaf pages back from the
             # OS, and the per-article cost creeps up. 128 MiB keeps the inner pages resident.
-            cursor.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
+            # (A reader that streams through the archive once, like export, passes less.)
+            cursor.execute(f"PRAGMA cache_size=-{cache_kib}")
             cursor.close()
 
         return engine

@@ -20,7 +20,7 @@ from sqlalchemy import bindparam, func, select, text
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from archive.db import ArchiveError, create_archive_engine, describe_url, migrate
+from archive.db import WRITER_CACHE_KIB, ArchiveError, create_archive_engine, describe_url, migrate
 from archive.dedup import Fingerprint, SearchText, band_keys, fingerprint
 from archive.index import index_article
 from archive.models import (
@@ -101,9 +101,9 @@ class ArticleData:
 
 
 class Archive:
-    def __init__(self, url: str, *, upgrade: bool = True):
+    def __init__(self, url: str, *, upgrade: bool = True, cache_kib: int = WRITER_CACHE_KIB):
         self.url = url
-        self.engine = create_archive_engine(url)
+        self.engine = create_archive_engine(url, cache_kib)
         if upgrade:
             migrate(self.engine)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)

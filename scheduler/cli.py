@@ -29,6 +29,8 @@ from crawler.config import ConfigError, load_config
 from scheduler.runner import run_crawl, watch_plans
 
 CONFIG_ENV = "MUNIARCHIVE_CONFIG"
+# export reads each page once, in order: a large page cache would only hold memory
+EXPORT_CACHE_KIB = 8 * 1024
 # off a terminal (pipes, CI logs) rich would squeeze tables into 80 columns
 console = Console(width=None if sys.stdout.isatty() else 160)
 
@@ -708,7 +710,7 @@ def export(fmt: str, site: str | None, date_from: str | None, date_to: str | Non
     config = load_config(config_path)
     if site:
         config.site(site)
-    archive = Archive(config.database_url)
+    archive = Archive(config.database_url, cache_kib=EXPORT_CACHE_KIB)
     tz = config.defaults.timezone
     selection = Selection(site=site, date_from=_date(date_from, tz, "--from"), date_to=_date(date_to, tz, "--to"),
                           versions=versions)
