@@ -22,7 +22,7 @@ from crawler.extract.documents import document_text, file_name_and_type
 from crawler.samplesites.content import SampleArticle
 from crawler.samplesites.server import make_docx, make_pdf
 from scheduler.runner import run_crawl
-from tests.helpers import Receiver
+from tests.helpers import CHINA, Receiver
 
 ROOT = Path(__file__).resolve().parents[1]
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -88,7 +88,7 @@ def test_each_stage_is_detected_at_the_crawl_where_it_appears_and_reported_once(
     second = crawl(config, archive, CITY)
     assert [(c.change, c.title) for c in second] == [("new", released[-1].title)]
     final = stored_releases(archive)[("final", "十五五", "国民经济和社会发展")]
-    assert final.published_at.astimezone().date().isoformat() == "2026-11-03" and final.attachment_id is None
+    assert f"{final.published_at.astimezone(CHINA):%Y-%m-%d %H:%M}" == "2026-11-03 16:30" and final.attachment_id is None
     with archive.session() as session:  # its PDF, named only 规划纲要全文, was read and is the same release
         pdf = session.scalar(select(Attachment).where(Attachment.link_text == "规划纲要全文.pdf"))
         assert pdf.text_note == "extracted" and "第十五个五年规划和二〇三五年" in pdf.text
