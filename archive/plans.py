@@ -15,7 +15,7 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from archive.models import Article, ArticleVersion, Attachment, PlanRelease, PlanWatch, Site, utcnow
@@ -64,8 +64,8 @@ def scan_plans(archive: Archive) -> list[PlanChange]:
                 changes += _record(session, match, row.region, row.site_id, title, row.url, row.publish_time,
                                    row.sha256 or hashlib.sha256((row.text or "").encode()).hexdigest(),
                                    article_id=row.article_id, attachment_id=row.id)
-        watch.last_version_id = max([watch.last_version_id, *(session.scalars(select(ArticleVersion.id)
-                                    .order_by(ArticleVersion.id.desc()).limit(1)))])
+        # every version read (most had no plan word in their title), as of this transaction
+        watch.last_version_id = session.scalar(select(func.max(ArticleVersion.id))) or watch.last_version_id
         watch.last_attachment_id = max([watch.last_attachment_id, *(row.id for row in attachments)])
         return changes
 

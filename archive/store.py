@@ -404,6 +404,7 @@ class Archive:
         linked from two articles, or two sites) points to the capture stored first.
         """
         url_key = self.canonical(site_id, url)
+        digest = capture.digest if capture is not None else None
 
         def work(session: Session) -> str:
             if session.scalar(select(Attachment.id).where(Attachment.site_id == site_id,
@@ -416,12 +417,12 @@ class Archive:
             capture_id = None
             if capture is not None:
                 capture_id = session.scalar(select(Attachment.capture_id).where(
-                    Attachment.sha256 == capture.digest, Attachment.capture_id.is_not(None)).limit(1))
+                    Attachment.sha256 == digest, Attachment.capture_id.is_not(None)).limit(1))
                 capture_id = capture_id or self._add_capture(session, site_id, run_id, capture)
             session.add(Attachment(
                 site_id=site_id, article_id=article_id, url=url, canonical_url=url_key, file_name=file_name,
                 link_text=link_text, file_type=file_type, size=len(capture.body) if capture else None,
-                sha256=capture.digest if capture else None, capture_id=capture_id, status=status, error=error,
+                sha256=digest, capture_id=capture_id, status=status, error=error,
                 text=text, text_note=text_note,
             ))
             return NEW

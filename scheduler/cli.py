@@ -803,9 +803,9 @@ def demo(keep: str | None, json_output: bool) -> None:
     """Serve the bundled sample sites on 127.0.0.1 and crawl them all into a fresh archive.
 
     Needs no network and no set-up. Prints, per site: list pages fetched, articles
-    archived, attachments found, errors; then the plan releases found (see `plans`). With --keep DIR the archive (DIR/archive.db) and
-    the config (DIR/config.yaml) stay, so you can go on with `muniarchive runs --config
-    DIR/config.yaml`, `show`, or crawl again.
+    archived, attachments found, errors; then the plan releases found (see `plans`). With
+    --keep DIR the archive (DIR/archive.db) and the config (DIR/config.yaml) stay, so you
+    can go on with `muniarchive runs --config DIR/config.yaml`, `show`, `plans`, or crawl again.
     """
     from archive.plans import release_record, releases
     from crawler.config import load_config as load
