@@ -284,7 +284,7 @@ def _complete(article: Article, paragraphs: list[str], found: _Found, options: E
     # a lead's brackets name the station with the reporter: 濟寧新聞網訊(濟寧臺 吳鐘亮)
     if "reporters" not in found:
         article.reporters = []
-    elif found["reporters"][1] == "forum":  # a nickname, whole: 放飞&心情
+    elif found["reporters"][1] == "forum":  # a nickname, whole: 夜雨&听风
         article.reporters = [found["reporters"][0]]
     else:
         article.reporters = [n for n in _names(found["reporters"][0]) if not _ORGANISATION.search(n)]
@@ -426,7 +426,7 @@ def _standard_meta(doc) -> list[tuple[str, str]]:
             values.setdefault(name, []).append(_squash(node.get("content") or ""))
     out = [("publish_time", values[name][0]) for name in _STANDARD_TIMES if values.get(name)]
     for name in _STANDARD_AUTHORS:
-        if values.get(name):  # one tag per author; a Chinese name may be spaced out: 赵  培
+        if values.get(name):  # one tag per author; a Chinese name may be spaced out: 孙  晴
             names = [_CJK_SPACED.sub("", n) for n in values[name] if n]
             out.append(("reporters", "、".join(names)))
             break
@@ -624,7 +624,7 @@ def _trim_edges(paragraphs: list[str], title: str | None, found: _Found) -> list
 
     while end > start and len(paragraphs[end - 1]) <= 4 and not _SENTENCE_END.search(paragraphs[end - 1]) \
             and not closing_byline(paragraphs[end - 1]):
-        end -= 1  # crumbs of widgets after the text: 图集, +1, 返回 (but not a credit: （袁源）)
+        end -= 1  # crumbs of widgets after the text: 图集, +1, 返回 (but not a credit: （高远）)
     while end > start and (m := closing_byline(paragraphs[end - 1])):
         found.offer("reporters", m.group("names"), "byline")
         end -= 1
@@ -673,7 +673,7 @@ def _guess_title(doc, body_node=None) -> str | None:
     In order: the nearest heading-like element before the body whose text the CMS also wrote
     into <title>; any element echoing a good share of <title>; the nearest heading-like
     element before the body; <h1>, og:title, the headline part of <title>. A site or column
-    name (the parts of <title> such as 新闻动态, 中国地理学会官网, Joel on Software) is never
+    name (the parts of <title> such as 新闻动态, 滨河市人民政府网, Example Blog) is never
     an echo: logos and breadcrumbs repeat it.
     """
     node = doc.find(".//title")
@@ -829,12 +829,13 @@ def _looks_like_people(value: str) -> bool:
 
 
 # after 本报记者, four characters with no separator are two names far more often than one
-# (compound surnames 欧阳 司马 … aside): newspapers run their reporters together, 罗科苏盈
+# (compound surnames 欧阳 司马 … aside): newspapers run their reporters together, 张岩刘畅
 _TWO_NAMES_RUN_ON = re.compile(r"^(?!欧阳|司马|诸葛|上官|东方|皇甫|令狐|慕容|尉迟|公孙|夏侯|端木|长孙|宇文|司徒|澹台)"
                                r"[\u4e00-\u9fff]{4}$")
 
 
 def _byline_names(m: re.Match) -> str:
+    """The names of a byline match, run-on pairs split: 本报记者张岩刘畅 -> 张岩、刘畅."""
     names = m.group("names")
     return f"{names[:2]}、{names[2:]}" if _TWO_NAMES_RUN_ON.match(names) else names
 
