@@ -101,7 +101,7 @@ def test_wechat_creation_time_journal_meta_and_forum_posters():
     <meta name="citation_author" content="李响"><meta name="citation_date" content="2024-05-16"></head>
     <body><h1>县域电商物流配送的问题与对策</h1><div class="abstract">{PROSE}</div></body></html>"""
     record = extract_article(journal.encode(), "https://www.example.org/paper/1").as_record()
-    assert record["reporters"] == ["赵培", "李响"] and record["publish_time"] == "2024-05-16"
+    assert record["reporters"] == ["孙晴", "李响"] and record["publish_time"] == "2024-05-16"
     forum = f"""<html><head><title>求助：老相机怎么保养 - 摄影论坛</title></head><body><table>
     <tr><td><a href="user.php?lookuserid=10086">夜雨&amp;听风</a></td><td>{PROSE}</td></tr></table>
     <p>作者：小河边游击将军(五品)积分:52310 顶一下,好帖^_^ 文章 道具：时光机 金钥匙</p></body></html>"""
