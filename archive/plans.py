@@ -98,19 +98,18 @@ def _record(session: Session, match: PlanMatch, region: str, site_id: int, title
 
 
 def releases(archive: Archive, *, region: str | None = None, since: datetime | None = None,
-             ids: list[int] | None = None, unlisted: bool = False) -> list[PlanRelease]:
+             not_yet: str | None = None) -> list[PlanRelease]:
     """Plan releases, newest publication first. `since` compares the publication date, or
-    when the archive first saw a release whose publication date is unknown."""
+    when the archive first saw a release whose publication date is unknown. `not_yet`:
+    only those whose `notified_at` or `listed_at` is unset (see mark)."""
     query = select(PlanRelease)
     if region:
         query = query.where(PlanRelease.region.contains(region))
     if since is not None:
         query = query.where(or_(PlanRelease.published_at >= since,
                                 PlanRelease.published_at.is_(None) & (PlanRelease.first_seen >= since)))
-    if ids is not None:
-        query = query.where(PlanRelease.id.in_(ids))
-    if unlisted:
-        query = query.where(PlanRelease.listed_at.is_(None))
+    if not_yet:
+        query = query.where(getattr(PlanRelease, not_yet).is_(None))
     with archive.session() as session:
         return list(session.scalars(query.order_by(PlanRelease.published_at.desc().nulls_last(),
                                                    PlanRelease.id.desc())))
@@ -124,7 +123,7 @@ def mark(archive: Archive, release_ids: list[int], field: str) -> None:
 
 
 def release_record(release: PlanRelease) -> dict:
-    """A release as a plain record (`muniarchive plans --json`, the Atom feed)."""
+    """A release as a plain record (`muniarchive plans --json`, the demo's JSON)."""
     return {
         "id": release.id, "region": release.region, "plan_name": release.plan_name, "period": release.period,
         "topic": release.topic, "kind": release.kind, "stage": release.stage, "stage_label": release.stage_label,

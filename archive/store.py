@@ -365,30 +365,28 @@ class Archive:
         """Index the articles crawls queued (search row, fingerprint bands, story), oldest
         first, in transactions of `batch`; returns how many. A crawl runs this when its
         fetching is done; the runner again after it, for a crawl that was killed first."""
-        done = 0
-        while True:
-            def work(session: Session) -> int:
-                connection = session.connection()
-                # a write first: two crawls ending together queue here instead of both reading
-                # (and indexing) the same rows; on PostgreSQL, rows another holds are skipped
-                connection.execute(_LOCK_QUEUE)
-                rows = connection.execute(select(
-                    IndexQueue.article_id, IndexQueue.fresh, IndexQueue.signature, Article.title, Article.body,
-                    Article.text_hash).join(Article, Article.id == IndexQueue.article_id)
-                    .order_by(IndexQueue.article_id).limit(batch).with_for_update(skip_locked=True, of=IndexQueue)).all()
-                for row in rows:
-                    fp = None  # made by the crawl's worker from this body, when it had enough text
-                    if row.signature is not None:
-                        fp = Fingerprint(row.text_hash, row.signature, band_keys(array("I", row.signature)))
-                    index_article(connection, row.article_id, row.title, row.body, fp, fresh=row.fresh)
-                connection.execute(IndexQueue.__table__.delete().where(
-                    IndexQueue.article_id.in_([row.article_id for row in rows])))
-                return len(rows)
+        def work(session: Session) -> int:
+            connection = session.connection()
+            # a write first: two crawls ending together queue here instead of both reading
+            # (and indexing) the same rows; on PostgreSQL, rows another holds are skipped
+            connection.execute(_LOCK_QUEUE)
+            rows = connection.execute(select(
+                IndexQueue.article_id, IndexQueue.fresh, IndexQueue.signature, Article.title, Article.body,
+                Article.text_hash).join(Article, Article.id == IndexQueue.article_id)
+                .order_by(IndexQueue.article_id).limit(batch).with_for_update(skip_locked=True, of=IndexQueue)).all()
+            for row in rows:
+                fp = None  # made by the crawl's worker from this body, when it had enough text
+                if row.signature is not None:
+                    fp = Fingerprint(row.text_hash, row.signature, band_keys(array("I", row.signature)))
+                index_article(connection, row.article_id, row.title, row.body, fp, fresh=row.fresh)
+            connection.execute(IndexQueue.__table__.delete().where(
+                IndexQueue.article_id.in_([row.article_id for row in rows])))
+            return len(rows)
 
-            indexed = self._write(work)
+        done = 0
+        while (indexed := self._write(work)) == batch:
             done += indexed
-            if indexed < batch:
-                return done
+        return done + indexed
 
     def store_attachment(self, site_id: int, run_id: int | None, url: str, **fields) -> str:
         """Record an attachment once per canonical URL; returns new or unchanged."""

@@ -140,16 +140,21 @@ class SiteSpider(scrapy.Spider):
 
     # ------------------------------------------------------------------ failures
 
-    def _failed(self, failure: Failure, kind: str) -> str:
-        request = failure.request
+    @staticmethod
+    def _describe(failure: Failure) -> str:
         if failure.check(HttpError):
-            error = f"HTTP {failure.value.response.status}"
-        elif failure.check(IgnoreRequest):
-            error = str(failure.value) or "ignored (robots.txt or size limit)"
-        else:
-            error = f"{failure.type.__name__}: {failure.getErrorMessage()}"
+            return f"HTTP {failure.value.response.status}"
+        if failure.check(IgnoreRequest):
+            return str(failure.value) or "ignored (robots.txt or size limit)"
+        return f"{failure.type.__name__}: {failure.getErrorMessage()}"
+
+    def _failed(self, failure: Failure, kind: str, error: str | None = None) -> str:
+        """Record a failed request (the run is then incomplete) and count it as an error."""
+        request = failure.request
+        error = error or self._describe(failure)
         self.failures.append({"url": request.url, "kind": kind, "error": f"{request.url}: {error}"})
         self.logger.warning("%s failed: %s: %s", kind, request.url, error)
+        self.crawler.stats.inc_value("muniarchive/errors")
         return error
 
     def list_failed(self, failure: Failure):
@@ -157,22 +162,20 @@ class SiteSpider(scrapy.Spider):
         if index > 0 and failure.check(HttpError) and failure.value.response.status == 404:
             return  # paged past the last list page: the end of the list, not an error
         self._failed(failure, "list")
-        self.crawler.stats.inc_value("muniarchive/errors")
         if index == 0:
             self.crawler.stats.inc_value("muniarchive/list_failures")
 
     def article_failed(self, failure: Failure):
         self._failed(failure, "article")
-        self.crawler.stats.inc_value("muniarchive/errors")
 
     def attachment_failed(self, failure: Failure):
-        error = self._failed(failure, "attachment")
         request = failure.request
+        error = self._describe(failure)
         too_large = "maxsize" in error.lower() or "larger than" in error.lower()
         if too_large:  # the configured limit at work, not a fault: the next run need not look again
-            self.failures.pop()
+            self.logger.info("attachment over the size limit: %s: %s", request.url, error)
         else:
-            self.crawler.stats.inc_value("muniarchive/errors")
+            self._failed(failure, "attachment", error)
         name, file_type = file_name_and_type(request.url)
         yield AttachmentItem(url=request.url, article_url=request.meta.get("article_url"),
                              link_text=request.meta.get("link_text"), capture=None,

@@ -107,9 +107,8 @@ class Alerts:
         marked as reported without sending (adding a target later does not replay history)."""
         from archive.plans import mark, releases
 
-        pending = [r for r in releases(self.archive) if r.notified_at is None]
         done = []
-        for release in pending:
+        for release in releases(self.archive, not_yet="notified_at"):
             headline = "规划更新" if release.version > 1 else "新规划发布"
             title = f"[muniarchive] {headline}：{release.plan_name}（{release.stage_label}）"
             published = f"{release.published_at:%Y-%m-%d}" if release.published_at else "unknown"

@@ -650,7 +650,7 @@ def plans(only_new: bool, region: str | None, since: str | None, feed_path: str 
     archive = Archive(config.database_url)
     tz = config.defaults.timezone
     watch_plans(config, archive)
-    found = releases(archive, region=region, since=_date(since, tz, "--since"), unlisted=only_new)
+    found = releases(archive, region=region, since=_date(since, tz, "--since"), not_yet="listed_at" if only_new else None)
     if feed_path:
         write_feed(found, Path(feed_path), tz=tz)
     if only_new:
