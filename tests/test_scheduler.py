@@ -188,7 +188,7 @@ def test_a_hung_crawl_is_killed_at_its_timeout_and_the_next_due_run_still_happen
 
 def test_a_run_due_while_the_previous_is_going_does_not_start_a_second_crawl(tmp_path, sample_sites):
     config = write_config(tmp_path / "config.yaml", sample_sites, ["binhe-gov"], "*/2 * * * * *", {})
-    sample_sites.sites["binhe-gov"].delay = 0.4  # a crawl takes several seconds: several due times
+    sample_sites.sites["binhe-gov"].delay = 0.6  # a crawl takes several seconds: several due times
     scheduler = SchedulerProcess(config)
     wait_for(lambda: len([r for r in runs(tmp_path / "archive.db") if r.exit_code is not None]) >= 2, 60, "two runs")
     scheduler.stop()
