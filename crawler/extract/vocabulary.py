@@ -1,0 +1,23 @@
+"""The extractor's vocabularies (vocabulary.yaml: labels, role words, outlet and organisation
+words, surnames …), read once when extraction is first imported."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from importlib import resources
+
+import yaml
+
+VOCABULARY: dict = yaml.safe_load(
+    resources.files("crawler.extract").joinpath("vocabulary.yaml").read_text(encoding="utf-8"))
+
+
+def one_of(words: Iterable[str]) -> str:
+    """A regex alternation of these words, in their order: 记者|記者|通讯员."""
+    return "|".join(re.escape(word) for word in words)
+
+
+def words(name: str) -> str:
+    """The vocabulary list `name` as a regex alternation."""
+    return one_of(VOCABULARY[name])
