@@ -13,6 +13,7 @@ COPY pyproject.toml README.md ./
 COPY crawler ./crawler
 COPY archive ./archive
 COPY scheduler ./scheduler
+COPY textnorm ./textnorm
 RUN pip install --no-cache-dir . \
     && useradd --system --create-home --uid 10001 muniarchive \
     && mkdir -p /data \

@@ -21,6 +21,8 @@ from array import array
 from dataclasses import dataclass
 from functools import lru_cache
 
+from textnorm import simplified
+
 NUM_PERM = 128
 BANDS, ROWS = 32, 4  # a pair at Jaccard 0.59 shares a band with probability 0.98; at 0.04, 1e-4
 SHINGLE = 5
@@ -35,28 +37,6 @@ _MASK = (1 << 32) - 1
 _NOT_TEXT = re.compile(r"[\W_]+")
 
 
-@lru_cache(maxsize=1)
-def _to_simplified():
-    import opencc  # building the converter loads its dictionaries: once per process
-
-    return opencc.OpenCC("t2s.json")
-
-
-def simplified(text: str) -> str:
-    """Traditional -> simplified (OpenCC t2s); simplified text passes unchanged."""
-    return _to_simplified().convert(text)
-
-
-# quotation marks and title brackets that split a name people search as one: “十四五”规划
-QUOTES = "“”‘’「」『』《》〈〉\"'＂＇"
-_NO_QUOTES = str.maketrans("", "", QUOTES)
-
-
-def searchable(text: str) -> str:
-    """The text the search index holds: simplified script, quotation marks removed."""
-    return simplified(text).translate(_NO_QUOTES)
-
-
 def normalise(text: str) -> str:
     """The text that dedup compares: simplified script, no punctuation, no spaces."""
     return _NOT_TEXT.sub("", simplified(text))
@@ -67,18 +47,6 @@ class Fingerprint:
     text_hash: str  # sha256 of the normalised text: exact duplicates
     signature: bytes  # NUM_PERM MinHash values, uint32 native byte order
     band_keys: tuple[int, ...]  # BANDS signed 64-bit keys for the LSH index
-
-
-@dataclass(frozen=True)
-class SearchText:
-    """What the search index holds for an article (see searchable)."""
-
-    title: str
-    body: str
-
-
-def search_text(title: str | None, body: str | None) -> SearchText:
-    return SearchText(searchable(title or ""), searchable(body or ""))
 
 
 @lru_cache(maxsize=1)

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, insert, text
 
-from archive.dedup import SIMILARITY_THRESHOLD, Fingerprint, SearchText, fingerprint, search_text, similarity
+from archive.dedup import SIMILARITY_THRESHOLD, Fingerprint, fingerprint, similarity
 from archive.models import Story, utcnow
 from archive.urls import canonical
+from textnorm import SearchText, search_text
 
 __all__ = ["canonical", "index_article", "find_match"]
 

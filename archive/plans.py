@@ -2,7 +2,8 @@
 
 `scan_plans` runs after every crawl (scheduler/runner.py), import and reprocess. It reads
 the article versions and attachments stored since its last scan (the `plan_watch` row),
-classifies each with crawler.plans, and records releases: new the first time a region's
+classifies each with the detector its caller passes (the crawler's plan rules: this package
+imports nothing of the crawler), and records releases: new the first time a region's
 plan + stage appears, updated when the document that announced it gets a new version. The
 scan and its cursor commit together, so a crash means the next scan reads them again.
 """
@@ -10,9 +11,11 @@ scan and its cursor commit together, so a crash means the next scan reads them a
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, or_, select, update
@@ -20,7 +23,6 @@ from sqlalchemy.orm import Session
 
 from archive.models import Article, ArticleVersion, Attachment, PlanRelease, PlanWatch, Site, utcnow
 from archive.store import Archive
-from crawler.plans import PlanMatch, detect_plan
 
 # words a plan document's title holds, in both scripts: the SQL filter before the rules
 TITLE_WORDS = ("规划", "規劃", "纲要", "綱要", "远景目标", "遠景目標")
@@ -33,7 +35,12 @@ class PlanChange:
     title: str
 
 
-def scan_plans(archive: Archive) -> list[PlanChange]:
+# (title, *, text=None, region="") -> the plan release the document announces (stage, plan_key,
+# plan_name, period, topic, kind, stage_label) or None
+PlanDetector = Callable[..., Any]
+
+
+def scan_plans(archive: Archive, detect_plan: PlanDetector) -> list[PlanChange]:
     def work(session: Session) -> list[PlanChange]:
         # a write first, so two scans finishing at once queue for the lock instead of both
         # reading the same cursor
@@ -72,7 +79,7 @@ def scan_plans(archive: Archive) -> list[PlanChange]:
     return archive._write_retrying(work)
 
 
-def _record(session: Session, match: PlanMatch, region: str, site_id: int, title: str, url: str,
+def _record(session: Session, match: Any, region: str, site_id: int, title: str, url: str,
             published_at: datetime | None, text_hash: str, *, article_id: int | None,
             attachment_id: int | None = None) -> list[PlanChange]:
     release = session.scalar(select(PlanRelease).where(

@@ -8,10 +8,10 @@ from datetime import datetime
 
 from sqlalchemy import and_, column, func, literal_column, or_, select, table, text
 
-from archive.dedup import QUOTES, searchable, simplified
 from archive.models import Article, ArticleVersion, Site
 from archive.store import Archive
 from archive.urls import variants
+from textnorm import QUOTES, searchable, simplified
 
 _fts = table("article_fts", column("rowid"), column("title"), column("body"))
 SNIPPET_CHARS = 40

@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from archive.db import WRITER_CACHE_KIB, ArchiveError, create_archive_engine, describe_url, migrate
-from archive.dedup import Fingerprint, SearchText, band_keys, fingerprint
+from archive.dedup import Fingerprint, band_keys, fingerprint
 from archive.index import index_article
 from archive.models import (
     Article,
@@ -35,6 +35,7 @@ from archive.models import (
     utcnow,
 )
 from archive.urls import canonical
+from textnorm import SearchText
 
 NEW, UPDATED, UNCHANGED = "new", "updated", "unchanged"
 

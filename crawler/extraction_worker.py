@@ -9,8 +9,9 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime
 
-from archive.dedup import fingerprint, search_text
+from archive.dedup import fingerprint
 from crawler.extract import ExtractOptions, decode_body, extract_decoded
+from textnorm import search_text
 
 _options: ExtractOptions | None = None
 

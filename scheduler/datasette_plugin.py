@@ -3,7 +3,7 @@ function, so the canned search query finds either script as `muniarchive search`
 
 from datasette import hookimpl
 
-from archive.dedup import searchable
+from textnorm import searchable
 
 
 @hookimpl

@@ -130,8 +130,9 @@ def run_crawl(config: Config, site_key: str, archive: Archive, *, timeout: float
 def watch_plans(config: Config, archive: Archive) -> list:
     """Plan releases in what the archive stored since the last look; each notified once."""
     from archive.plans import scan_plans
+    from crawler.plans import detect_plan
     from scheduler.alerts import Alerts
 
-    changes = scan_plans(archive)
+    changes = scan_plans(archive, detect_plan)
     Alerts(config.alerts, archive).plan_releases()
     return changes

@@ -20,7 +20,7 @@ from importlib import resources
 
 import yaml
 
-from archive.dedup import simplified
+from textnorm import simplified
 
 NUMERALS = "一二三四五六七八九"
 TITLE_PAGE_LINES = 4
