@@ -116,7 +116,8 @@ def test_the_site_name_in_title_is_no_headline_and_credits_close_the_text():
     </body></html>"""
     article = extract_article(html.encode(), "http://www.example.org/news/1.html")
     assert article.title == "2026年滨河地理学术年会在长宁区成功举行！"
-    assert article.reporters == ["高远"] and "高远" not in article.body
+    # every credit the page prints counts: the closing byline and the bracketed name under it
+    assert article.reporters == ["张岩", "刘畅", "高远"] and "高远" not in article.body and "张岩" not in article.body
     byline = f"""<html><head><title>大会开幕_新闻</title></head><body><h1>大会开幕</h1><div class="c">
     <p>本报记者张岩刘畅发自济南</p>{PROSE}</div></body></html>"""
     assert extract_article(byline.encode(), "http://www.example.org/2.html").reporters == ["张岩", "刘畅"]

@@ -18,7 +18,7 @@ from datetime import datetime, tzinfo
 from crawler.clean import apply_rules, default_rules, find_mojibake, strip_pinyin
 from crawler.clean.boilerplate import Rule
 from crawler.extract.body import find_body, lines_outside, paragraphs_of, trim_edges
-from crawler.extract.credits import LEAD_REPORTERS, ORGANISATION, forum_poster, names
+from crawler.extract.credits import ROLES, credits_in_text, forum_poster, settle_credits, take_credit_lines
 from crawler.extract.dates import CHINA, PublishTime, parse_publish_time, publish_time_from_url
 from crawler.extract.decode import Decoded, decode_body
 from crawler.extract.document import CJK, DROP_TAGS, find_links, parse, remove, squash
@@ -55,6 +55,7 @@ class Article:
     source: str | None = None
     reporters: list[str] = field(default_factory=list)
     editors: list[str] = field(default_factory=list)
+    photographers: list[str] = field(default_factory=list)
     original_title: str | None = None
     body: str | None = None
     quality: dict = field(default_factory=dict)
@@ -69,6 +70,7 @@ class Article:
             "source": self.source,
             "reporters": self.reporters,
             "editors": self.editors,
+            "photographers": self.photographers,
             "original_title": self.original_title,
             "body": self.body,
             "quality": self.quality,
@@ -163,20 +165,21 @@ def _complete(article: Article, paragraphs: list[str], found: Found, options: Ex
     title_value = found.get("title", (None,))[0] or headline()
     article.title = strip_title_suffix(title_value) if title_value else None
 
+    paragraphs, credits = take_credit_lines(cleaned)  # credit lines at the body's edges, a lead's brackets
     # 4. the page's own metadata lines: in the body (then removed) and around the title
-    paragraphs = take_metadata_lines(cleaned, found)
+    paragraphs = take_metadata_lines(paragraphs, found)
     if not all(key in found for key in ("source", "publish_time", "reporters", "editors")):
         offer_lines_outside(found, outside_lines(), article.title)
 
     for key, value, origin in fallbacks:
-        found.offer(key, value, origin)
+        if key not in ROLES:  # credits weigh theirs against what the page prints: settle_credits
+            found.offer(key, value, origin)
     if article.title is None and "title" in found:
         article.title = found["title"][0]
 
     paragraphs, fired = apply_rules(paragraphs, default_rules() + tuple(options.rules))
     paragraphs = trim_edges(paragraphs, article.title, found)
-    if paragraphs and "reporters" not in found and (m := LEAD_REPORTERS.search(paragraphs[0])):
-        found.offer("reporters", m.group("names"), "lead")
+    credits.update(credits_in_text(paragraphs))
 
     if "publish_time" in found:
         value, origin = found["publish_time"]
@@ -186,14 +189,9 @@ def _complete(article: Article, paragraphs: list[str], found: Found, options: Ex
         article.publish_time, article.publish_time_origin = from_url, "url"
 
     article.source = clean_source(found["source"][0]) if "source" in found else None
-    # a lead's brackets name the station with the reporter: 濟寧新聞網訊(濟寧臺 吳鐘亮)
-    if "reporters" not in found:
-        article.reporters = []
-    elif found["reporters"][1] == "forum":  # a nickname, whole: 夜雨&听风
-        article.reporters = [found["reporters"][0]]
-    else:
-        article.reporters = [n for n in names(found["reporters"][0]) if not ORGANISATION.search(n)]
-    article.editors = names(found["editors"][0]) if "editors" in found else []
+    settled = settle_credits(found, credits, fallbacks)
+    article.reporters, article.editors = settled["reporters"], settled["editors"]
+    article.photographers = settled["photographers"]
     article.original_title = found["original_title"][0] if "original_title" in found else None
     article.body = "\n".join(paragraphs) if paragraphs else None
     if article.body is None:

@@ -1,16 +1,351 @@
-"""Credits: bylines (本报记者 张三 李四, （记者 王五）, 石佳/中国青年报), the names in a credit's
-value, and whether a value names people rather than an organisation."""
+"""Credits: who wrote, photographed, edited or supplied an article, read by the grammar of
+credit lines (credits.yaml) and checked by recognising what a person's name looks like.
+
+A credit is `[outlet][rank] ROLE [separator] NAMES [report suffix]` (本报记者 张三 李四 北京报道,
+光明日报记者 王五, 【编辑:赵六】) or `NAMES [/] ROLE` (孙七 摄, 周八/文, 药剂科供稿). A line at the
+body's edges made of credits and nothing else leaves the body; a lead's brackets
+(本报讯（记者 张三）) and a closing bracket after the last sentence (（张三 上海报道）) are read
+where they stand. A name that a role word vouches for only has to look like a name and not
+like a phrase; a name no label vouches for must be one that the word tagger (jieba) tags as a
+person's name, or 2-3 characters led by a surname (surnames.yaml): the tagger misses given
+names with rare characters (王喆, 张珺).
+"""
 
 from __future__ import annotations
 
+import logging
 import re
+from dataclasses import dataclass, field
+from functools import cache, lru_cache
+from importlib import resources
+
+import yaml
 
 from crawler.extract.document import SENTENCE_END, squash, text_of
 from crawler.extract.labels import strip_label
-from crawler.extract.vocabulary import VOCABULARY, words
+from crawler.extract.vocabulary import VOCABULARY, one_of, words
 
-LEAD_REPORTERS = re.compile(rf"^.{{0,30}}?(?:{words('lead_words')})\s*[（(](?P<names>[^）)]{{2,40}})[）)]")
+
+def _data(name: str) -> dict:
+    return yaml.safe_load(resources.files("crawler.extract").joinpath(name).read_text(encoding="utf-8"))
+
+
+_GRAMMAR = _data("credits.yaml")
+_SURNAMES = _data("surnames.yaml")
+ROLES = ("reporters", "photographers", "editors", "contributors")
+
+
+def _role_words(table: dict) -> dict[str, tuple[str, ...]]:
+    out: dict[str, tuple[str, ...]] = {}
+    for role, role_words in table.items():
+        for word in role_words:
+            out[word] = out.get(word, ()) + (role,)
+    return out
+
+
+_COMBINED = {word: tuple(roles) for word, roles in _GRAMMAR["combined_roles"].items()}
+_BEFORE = _role_words(_GRAMMAR["roles_before"]) | _COMBINED
+_AFTER = _role_words(_GRAMMAR["roles_after"]) | _COMBINED
+_WITH_OUTLET = tuple(_GRAMMAR["roles_with_outlet"])
+
+
+def _longest_first(items) -> str:
+    return one_of(sorted(set(items), key=len, reverse=True))
+
+
+# a role word of two or more characters inside a run of text (本报记者张三, 药剂科供稿); one
+# character (文 图 摄) is a role only standing alone, or 摄 closing a name (张三摄)
+_ROLE_INSIDE = re.compile(_longest_first(w for w in {*_BEFORE, *_AFTER} if len(w) > 1))
+_SEPARATORS = "".join(re.escape(s) for s in _GRAMMAR["separators"])
+_NO_NAMES = _longest_first(_GRAMMAR["credits_without_names"])
+_TOKEN = re.compile(rf"{_longest_first(_COMBINED)}|{_NO_NAMES}|[^{_SEPARATORS}\s]+?(?={_NO_NAMES}|[{_SEPARATORS}\s]|$)")
+_NAMELESS = frozenset(_GRAMMAR["credits_without_names"])
+_OUTLET = re.compile(rf"^[\u4e00-\u9fff·A-Za-z]{{1,12}}(?:{_longest_first(_GRAMMAR['outlet_endings'])})$")
+_REPORT_FROM = re.compile(rf"^(?:(?:{one_of(_GRAMMAR['report_from_before'])})[\u4e00-\u9fff]{{2,8}}"
+                          rf"|[\u4e00-\u9fff]{{0,8}}(?:{one_of(_GRAMMAR['report_from_after'])}))$")
+_REPORT_FROM_GLUED = re.compile(rf"^(?P<names>[\u4e00-\u9fff]{{2,8}}?)(?P<place>(?:{one_of(_GRAMMAR['report_from_before'])})"
+                                rf"[\u4e00-\u9fff]{{2,8}})$")
+_PHOTO_GLUED = re.compile(r"^(?P<names>[\u4e00-\u9fff]{2,4})(?:摄|攝)$")
+_BRACKETED = re.compile(r"^[（(【\[〔](?P<inner>.*)[）)】\]〕]$")
+_BULLETS = " 　□■●◆▲★·•-—"
+_BRACKETS = "：: （）()【】[]〔〕"
+LEAD = re.compile(rf"^(?P<lead>.{{0,40}}?(?:{one_of(_GRAMMAR['lead_endings'])}))\s*[（(](?P<inner>[^（()）]{{2,60}})[）)]")
+# a closing credit run on at the end of the last paragraph: …信息交流。（记者 张三）
+_CLOSING = re.compile(r"[。！？!?”」』…）)]\s*[（(](?P<inner>[^（()）]{2,40})[）)]\s*$")
+
+_CJK_NAME = re.compile(r"^[\u4e00-\u9fff]{2,4}$|^[\u4e00-\u9fff]{1,8}(?:[·・][\u4e00-\u9fff]{1,8}){1,3}$")
+# a label may vouch for a longer account name: 系统管理员
+_CJK_VOUCHED = re.compile(r"^[\u4e00-\u9fff]{2,5}$")
+# a Chinese name with its Latin one: 周思博 (Joel Spolsky)
+_WITH_LATIN_NAME = re.compile(r"^[\u4e00-\u9fff·]{2,8}\s*[（(][A-Za-z][A-Za-z .\-]{1,40}[)）]$")
+_LATIN_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_.\-]{1,30}$")
+_NOT_NAMES = frozenset(_GRAMMAR["not_names"]) | frozenset(_BEFORE) | frozenset(_AFTER)
+_ORGANISATION = re.compile(rf"{_longest_first(_GRAMMAR['organisation_words'])}")
+_ORGANISATION_ENDING = re.compile(rf"(?:{one_of(_GRAMMAR['organisation_endings'])})$")
+_PHRASE_TAGS = frozenset(_GRAMMAR["phrase_tags"])
+_COMMON = _GRAMMAR["common_word_frequency"]
+_SINGLE_SURNAMES = frozenset(_SURNAMES["single"].replace(" ", "").replace("\n", ""))
+_COMPOUND_SURNAMES = tuple(_SURNAMES["compound"])
+
+
+@dataclass
+class Credits:
+    """Names by role, in the order the page gives them, each once."""
+
+    by_role: dict[str, list[str]] = field(default_factory=lambda: {role: [] for role in ROLES})
+
+    def add(self, role: str, name: str) -> None:
+        if name not in self.by_role[role]:
+            self.by_role[role].append(name)
+
+    def update(self, credits: list[tuple[str, str]]) -> None:
+        for role, name in credits:
+            self.add(role, name)
+
+
+# ---- names
+
+@cache
+def _tagger():
+    """jieba's part-of-speech tagger, loaded once per process and only when a line needs it."""
+    import jieba
+    import jieba.posseg
+
+    jieba.setLogLevel(logging.WARNING)
+    return jieba.posseg.dt
+
+
+@lru_cache(maxsize=8192)
+def _tags(token: str) -> tuple[tuple[str, str], ...]:
+    return tuple((pair.word, pair.flag) for pair in _tagger().lcut(token))
+
+
+def _surname(token: str) -> str | None:
+    if token.startswith(_COMPOUND_SURNAMES):
+        return token[:2]
+    return token[0] if token[0] in _SINGLE_SURNAMES else None
+
+
+def is_recognised_name(token: str) -> bool:
+    """A person's name by recognition alone: the tagger says so (nr, nrfg), or 2-3 characters
+    led by a surname that the tagger does not read as another word (高兴, 黄金周 are words)."""
+    if not _CJK_NAME.match(token) or token in _NOT_NAMES:
+        return False
+    tags = _tags(token)
+    first, flag = tags[0]
+    if flag.startswith("nr") and all(f.startswith("nr") or len(w) == 1 for w, f in tags[1:]):
+        return True
+    surname = _surname(token)
+    return bool(surname) and 1 <= len(token) - len(surname) <= 2 and first == surname
+
+
+def _reads_as_phrase(token: str) -> bool:
+    """Words rather than a name: 返回富达, 学习目的 (a common verb, place or pronoun in it), 新闻
+    (a common word); a pen name is a rare word (流泉) or none (叨叨姐)."""
+    if is_recognised_name(token):
+        return False
+    frequency = _tagger().tokenizer.FREQ
+    return any(len(word) > 1 and not flag.startswith("nr") and frequency.get(word, 0) >= _COMMON
+               and (flag in _PHRASE_TAGS or word == token) for word, flag in _tags(token))
+
+
+def is_name(token: str, vouched: bool) -> bool:
+    """Whether `token` names a person. `vouched`: a role word or label stands before it, so a
+    pen name (流泉) or a user's handle (zboygirl) is taken as the page gives it."""
+    if token in _NOT_NAMES or _REPORT_FROM.match(token):
+        return False
+    if _LATIN_NAME.match(token):
+        return vouched
+    if not vouched:
+        return is_recognised_name(token)
+    return bool(_CJK_NAME.match(token) or _CJK_VOUCHED.match(token)) and not _reads_as_phrase(token)
+
+
+def is_organisation(name: str) -> bool:
+    """A department or organisation (教育局, 医技药剂党支部, 新闻中心), not a person."""
+    return bool(_ORGANISATION.search(name)) or (
+        bool(_ORGANISATION_ENDING.search(name)) and (len(name) > 3 or not is_recognised_name(name)))
+
+
+def _split_run_on(token: str) -> list[str]:
+    """Four characters are two names run together far more often than one (张岩刘畅), unless a
+    compound surname leads them (欧阳夏丹) or the tagger reads one name."""
+    if len(token) == 4 and not token.startswith(_COMPOUND_SURNAMES) and _surname(token) and _surname(token[2:]) \
+            and len(_tags(token)) > 1 and is_recognised_name(token[2:]):
+        return [token[:2], token[2:]]
+    return [token]
+
+
+# ---- the grammar
+
+def _pieces(chunk: str) -> list[tuple[str, object]]:
+    """A run of text between separators as ("role", word) and ("text", str) pieces:
+    本报记者张三 -> role 记者 (the outlet dropped), text 张三."""
+    if chunk in _BEFORE or chunk in _AFTER or chunk in _NAMELESS:
+        return [("role", chunk)]
+    if m := _PHOTO_GLUED.match(chunk):
+        return [("text", m.group("names")), ("role", "摄")]
+    m = _ROLE_INSIDE.search(chunk)
+    if not m or _REPORT_FROM.match(chunk):
+        glued = _REPORT_FROM_GLUED.match(chunk)  # 罗科苏盈发自北京
+        return [("text", glued.group("names")), ("text", glued.group("place"))] if glued else [("text", chunk)]
+    before, word, rest = chunk[:m.start()], m.group(), chunk[m.end():]
+    if not before:
+        return [("role", word)] + (_pieces(rest) if rest else [])
+    if word in _AFTER and not rest:  # 药剂科供稿, 张三采写
+        return [("text", before), ("role", word)]
+    if word.endswith(_WITH_OUTLET) and word in _BEFORE:  # 光明日报记者, 南都记者, 职工通讯员
+        return [("role", word)] + (_pieces(rest) if rest else [])
+    return [("text", chunk)]
+
+
+def parse_credits(line: str, bare_role: str | None = None) -> list[tuple[str, str]] | None:
+    """(role, name) for every credit of a line made of credits alone, else None.
+
+    `bare_role`: the role of names no role word introduces, where the place vouches for a
+    credit (a lead's brackets, a closing bracket); they must still be recognised as names.
+    """
+    line = squash(line).strip(_BULLETS)
+    if m := _BRACKETED.match(line):
+        line = m.group("inner").strip()
+    if not line or len(line) > 80 or SENTENCE_END.search(line):
+        return None
+    pieces = [piece for token in _TOKEN.findall(line) for piece in _pieces(token)]
+    groups: list[tuple[tuple[str, ...] | None, list[str]]] = [(None, [])]  # (roles or None, names)
+    for index, (kind, value) in enumerate(pieces):
+        following = pieces[index + 1] if index + 1 < len(pieces) else None
+        roles, names_ = groups[-1]
+        if kind == "role":
+            if roles is None and names_ and value in _AFTER:  # 张三 摄: the names before take the role
+                groups[-1] = (_AFTER[value], names_)
+                groups.append((None, []))
+            elif value in _BEFORE:
+                groups.append((_BEFORE[value], []))
+            else:  # 记者张三 整合: a closing word of the credit before; 受访者供图
+                groups.append((None, []))
+        elif _REPORT_FROM.match(value):  # 北京报道, 发自上海: a reporter's names end here
+            if roles is None and names_:
+                groups[-1] = (("reporters",), names_)
+            groups.append((None, []))
+        elif _OUTLET.match(value) and (following is None or following[0] == "role"
+                                       or (index == 0 and bare_role)):
+            continue  # 新华网黑龙江频道 记者 …; 济宁台 吴钟亮 in a lead's brackets
+        else:
+            names_.extend(_split_run_on(value))
+    credits = []
+    for roles, names_ in groups:
+        vouched = roles is not None
+        for name in names_:
+            if roles == ("contributors",) and len(name) <= 14:
+                credits.append(("contributors", name))  # departments supply articles too
+                continue
+            if not is_name(name, vouched):
+                return None
+            credits += [(role, name) for role in (roles or (bare_role,)) if role]
+    return credits or None
+
+
+def take_credit_lines(paragraphs: list[str], head: int = 6, tail: int = 8) -> tuple[list[str], Credits]:
+    """The body without the credit lines at its edges, and the credits read from them."""
+    credits = Credits()
+    kept = []
+    for index, line in enumerate(paragraphs):
+        at_tail = index >= len(paragraphs) - tail
+        if index < head or at_tail:
+            found = parse_credits(line, "reporters" if at_tail and _BRACKETED.match(line) else None)
+            if found:
+                credits.update(found)
+                continue
+        kept.append(line)
+    return kept, credits
+
+
+def credits_in_text(paragraphs: list[str]) -> list[tuple[str, str]]:
+    """Credits the text carries where they stand: a lead's brackets (本报讯（记者 张三）) in its
+    first lines, a closing bracket after the last sentence (…。（张三 上海报道）)."""
+    out = []
+    for line in paragraphs[:3]:
+        if (m := LEAD.match(line)) and (found := parse_credits(m.group("inner"), "reporters")):
+            out += found
+            break
+    for line in paragraphs[-2:]:
+        if (m := _CLOSING.search(line)) and (found := parse_credits(m.group("inner"), "reporters")):
+            out += found
+    return out
+
+
+# ---- label values and the page's other candidates
+
+def names(value: str) -> list[str]:
+    """Person names from a labelled value: 张三、李四 / 张三 李四 / 记者张三 / 周思博 (Joel Spolsky).
+    What runs on after the names (阅读(1660), 返回首页) ends them."""
+    out = []
+    value = strip_label(value)
+    if _WITH_LATIN_NAME.match(value):
+        return [value]
+    value = value.strip(_BRACKETS)
+    for part in _NAME_SPLIT.split(value):
+        for name in part.split():
+            name = _REPORTER_ROLE.sub("", name).strip(_BRACKETS)
+            if name in _WIDGET_WORDS or not is_name(name, vouched=True):
+                return out
+            if name not in out:
+                out.append(name)
+    return out
+
+
+def looks_like_person(value: str) -> bool:
+    """<meta name="author"> and the like, which often hold the publisher or a department."""
+    found = names(value)
+    return bool(found) and not any(is_organisation(n) for n in found)
+
+
+def settle_credits(found, credits: Credits, fallbacks) -> dict[str, list[str]]:
+    """The article's credits: what the page prints (credit lines, leads, label lines, the
+    byline under the headline), all of it; where it prints no reporter, the first of the
+    page's other candidates (JSON-LD, journal <meta>, a forum's poster, <meta name="author">)
+    that names people. <meta name="author"> is often the web editor: never taken when it
+    names an editor or an organisation."""
+    settled = Credits()
+    for role in ROLES:
+        for name in credits.by_role[role]:
+            settled.add(role, name)
+    for role in ("reporters", "editors"):
+        if role in found:
+            value, origin = found[role]
+            for name in names(value):
+                # a bare name under the headline has no label, only its place: a Chinese one
+                if origin != "byline" or CJK_ONLY.match(name):
+                    settled.add(role, name)
+    for role in ("reporters", "editors"):
+        for key, value, origin in fallbacks if not settled.by_role[role] else ():
+            if key != role:
+                continue
+            if origin == "forum":  # a nickname, whole: 夜雨&听风
+                candidates = [value]
+            elif origin == "meta-author":
+                candidates = names(value) if looks_like_person(value) else []
+                candidates = [n for n in candidates if n not in settled.by_role["editors"]]
+            else:
+                candidates = names(value)
+            if candidates:
+                for name in candidates:
+                    settled.add(role, name)
+                break
+    settled.by_role["reporters"] = [n for n in settled.by_role["reporters"]
+                                    if n in credits.by_role["reporters"] or not ORGANISATION.search(n)
+                                    or _forum_name(n, fallbacks)]
+    return settled.by_role
+
+
+def _forum_name(name: str, fallbacks) -> bool:
+    return any(origin == "forum" and value == name for _, value, origin in fallbacks)
+
+
+# ---- the forms body.py reads at the body's edges
+
 _NAME_SPLIT = re.compile(r"\s*[、,，;；/&＆]\s*")
+CJK_ONLY = re.compile(r"^[\u4e00-\u9fff]+$")
 _NAMES = r"[\u4e00-\u9fff·]{2,5}(?:[\s、,，&＆]+[\u4e00-\u9fff·]{2,5}){0,5}"
 # a line that is only a byline: 本报记者 张三 李四, □ 记者 王五 发自北京, 执笔/甲、乙
 BYLINE = re.compile(rf"^[□■●◆\s]*(?:{words('byline_outlet_prefixes')})?(?:{words('byline_rank_prefixes')})?"
@@ -30,41 +365,17 @@ NAME_SOURCE = re.compile(r"^(?P<names>[\u4e00-\u9fff·]{2,4})\s*/\s*(?P<source>[
 _REPORTER_ROLE = re.compile(rf"^({words('name_role_prefixes')})")
 ORGANISATION = re.compile(rf"{words('organisation_words')}|(?:{words('organisation_endings')})$|[_\d@]")
 _WIDGET_WORDS = frozenset(VOCABULARY["widget_words"])
-# after 本报记者, four characters with no separator are two names far more often than one
-# (compound surnames 欧阳 司马 … aside): newspapers run their reporters together, 张岩刘畅
-_TWO_NAMES_RUN_ON = re.compile(rf"^(?!{words('compound_surnames')})[\u4e00-\u9fff]{{4}}$")
-# a bulletin board's link to a member's profile: the poster, on a forum page (Discuz, phpwind,
-# NetEase, ZOL, Yahoo boards)
-_PROFILE_LINK = re.compile(r"(?:^|/)(?:user|list_user|u|profile|space|member)\.php\?\S*?\b(?:userid|uid|lookuserid|"
-                           r"username|id)=|/people\?u=|space-uid-\d+|home\.php\?mod=space\S*?uid=", re.I)
-
-
-def looks_like_people(value: str) -> bool:
-    """Names of people rather than of an organisation or an account."""
-    found = names(value)
-    return bool(found) and not any(ORGANISATION.search(name) for name in found)
 
 
 def byline_names(m: re.Match) -> str:
     """The names of a byline match, run-on pairs split: 本报记者张岩刘畅 -> 张岩、刘畅."""
-    value = m.group("names")
-    return f"{value[:2]}、{value[2:]}" if _TWO_NAMES_RUN_ON.match(value) else value
+    return "、".join(_split_run_on(m.group("names")))
 
 
-def names(value: str) -> list[str]:
-    """Person names from a byline value: 张三、李四 / 张三 李四 / 周思博 (Joel Spolsky)."""
-    out = []
-    for part in _NAME_SPLIT.split(strip_label(value)):
-        # spaces separate Chinese names, but belong inside a Latin one
-        part = part.strip("：: ")
-        pieces = part.split() if re.fullmatch(r"[\u4e00-\u9fff·]+(?:\s+[\u4e00-\u9fff·]+)*", part) else [part]
-        for name in pieces:
-            name = _REPORTER_ROLE.sub("", name).strip("：: ")
-            if name in _WIDGET_WORDS:
-                continue
-            if name and name not in out and len(name) <= 24 and not re.search(r'[=":<>]', name):
-                out.append(name)
-    return out
+# a bulletin board's link to a member's profile: the poster, on a forum page (Discuz, phpwind,
+# NetEase, ZOL, Yahoo boards)
+_PROFILE_LINK = re.compile(r"(?:^|/)(?:user|list_user|u|profile|space|member)\.php\?\S*?\b(?:userid|uid|lookuserid|"
+                           r"username|id)=|/people\?u=|space-uid-\d+|home\.php\?mod=space\S*?uid=", re.I)
 
 
 def forum_poster(doc, body_node) -> list[tuple[str, str]]:

@@ -8,7 +8,7 @@ import json
 import re
 from datetime import datetime
 
-from crawler.extract.credits import looks_like_people, names
+from crawler.extract.credits import names
 from crawler.extract.dates import CHINA, parse_publish_time
 from crawler.extract.document import CJK, select, squash, text_of
 from crawler.extract.labels import fields_in_line, is_metadata_line, strip_label
@@ -63,8 +63,6 @@ def offer_page_metadata(found: Found, doc, html: str, selectors: dict) -> None:
     found.offer("title", meta.get("articletitle"), "meta")
     found.offer("publish_time", meta.get("pubdate"), "meta")
     found.offer("source", meta.get("contentsource"), "meta")
-    if looks_like_people(meta.get("author") or ""):  # often the publisher's name instead
-        found.offer("reporters", meta.get("author"), "meta")
     for node in doc.xpath(_BAIDU_XPATH):
         found.offer(_BAIDU_SPANS[node.get("id")], strip_label(text_of(node)), "baidu")
     if wechat := _WECHAT_CREATED.search(html):  # a WeChat article's creation time, to the second
@@ -77,9 +75,12 @@ def offer_page_metadata(found: Found, doc, html: str, selectors: dict) -> None:
 
 def page_fallbacks(doc) -> list[tuple[str, str, str]]:
     """(field, value, origin) from schema.org blocks (read before <script> elements are
-    dropped), then scholarly and Dublin Core <meta> tags: for where the page shows nothing."""
+    dropped), then scholarly and Dublin Core <meta> tags, then <meta name="author"> (often the
+    web editor or a department: credits.settle_credits weighs it): for where the page shows nothing."""
+    author = _meta_tags(doc).get("author")
     return ([(key, value, "json-ld") for key, value in _json_ld(doc)]
-            + [(key, value, "meta") for key, value in _standard_meta(doc)])
+            + [(key, value, "meta") for key, value in _standard_meta(doc)]
+            + ([("reporters", author, "meta-author")] if author else []))
 
 
 def take_metadata_lines(paragraphs: list[str], found: Found) -> list[str]:
