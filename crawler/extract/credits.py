@@ -126,27 +126,34 @@ def _surname(token: str) -> str | None:
     return token[0] if token[0] in _SINGLE_SURNAMES else None
 
 
+def _frequency(word: str) -> int:
+    return _tagger().tokenizer.FREQ.get(word) or 0
+
+
+def _tagged_as_name(token: str) -> bool:
+    """The tagger reads a name: 马俊峰/nr, 徐睿/nrfg 翔/nr, 王/nr 喆/zg."""
+    tags = _tags(token)
+    return tags[0][1].startswith("nr") and all(f.startswith("nr") or len(w) == 1 for w, f in tags[1:])
+
+
 def is_recognised_name(token: str) -> bool:
-    """A person's name by recognition alone: the tagger says so (nr, nrfg), or 2-3 characters
-    led by a surname that the tagger does not read as another word (高兴, 黄金周 are words)."""
+    """A person's name by recognition alone: the tagger says so (nr, nrfg) of a word that is
+    not a common one (its dictionary tags 文明 and 黄金周 nr too), or 2-3 characters led by a
+    surname that the tagger does not read as another word (高兴 is a word)."""
     if not _CJK_NAME.match(token) or token in _NOT_NAMES:
         return False
-    tags = _tags(token)
-    first, flag = tags[0]
-    if flag.startswith("nr") and all(f.startswith("nr") or len(w) == 1 for w, f in tags[1:]):
-        return True
+    if _tagged_as_name(token):
+        return _frequency(token) < _COMMON
     surname = _surname(token)
-    return bool(surname) and 1 <= len(token) - len(surname) <= 2 and first == surname
+    return bool(surname) and 1 <= len(token) - len(surname) <= 2 and _tags(token)[0][0] == surname
 
 
 def _reads_as_phrase(token: str) -> bool:
     """Words rather than a name: 返回富达, 学习目的 (a common verb, place or pronoun in it), 新闻
     (a common word); a pen name is a rare word (流泉) or none (叨叨姐)."""
-    if is_recognised_name(token):
-        return False
-    frequency = _tagger().tokenizer.FREQ
-    return any(len(word) > 1 and not flag.startswith("nr") and frequency.get(word, 0) >= _COMMON
-               and (flag in _PHRASE_TAGS or word == token) for word, flag in _tags(token))
+    return not _tagged_as_name(token) and any(
+        len(word) > 1 and not flag.startswith("nr") and _frequency(word) >= _COMMON
+        and (flag in _PHRASE_TAGS or word == token) for word, flag in _tags(token))
 
 
 def is_name(token: str, vouched: bool) -> bool:
@@ -216,8 +223,11 @@ def parse_credits(line: str, bare_role: str | None = None) -> list[tuple[str, st
         following = pieces[index + 1] if index + 1 < len(pieces) else None
         roles, names_ = groups[-1]
         if kind == "role":
-            if roles is None and names_ and value in _AFTER:  # 张三 摄: the names before take the role
-                groups[-1] = (_AFTER[value], names_)
+            names_follow = following is not None and following[0] == "text"
+            if value in _BEFORE and names_follow:  # 图/周宁
+                groups.append((_BEFORE[value], []))
+            elif names_ and value in _AFTER and (roles is None or "photographers" in _AFTER[value]):
+                groups[-1] = (_AFTER[value], names_)  # 张三 摄, 本报记者 张三摄: the names before take the role
                 groups.append((None, []))
             elif value in _BEFORE:
                 groups.append((_BEFORE[value], []))
