@@ -44,9 +44,9 @@ def test_opening_byline(outlet, role, separator, names, suffix):
     assert article.body.startswith(SENTENCES[0])
 
 
-@pytest.mark.parametrize("role,separator,bracket", product(
+@pytest.mark.parametrize("role,separator,bracket", list(product(
     ["责任编辑", "编辑", "责编", "网络编辑", "值班编辑", "审核", "校对", "初审", "复审", "终审", "选稿", "监制"],
-    ["：", ":", " ", "/", "|"], ["（）", "【】", "", "[]"]))
+    ["：", ":", " ", "/", "|"], ["（）", "【】", "", "[]"])))
 def test_closing_editor(role, separator, bracket):
     line = f"{bracket[:1]}{role}{separator}孙璟{bracket[1:]}"
     article = extract(*SENTENCES, line)
@@ -159,3 +159,14 @@ def test_role_words_places_verbs_are_not_names(words):
 @pytest.mark.parametrize("line", ["记者 上海报道", "作者：返回首页", "编辑：查看更多", "摄影：学习目的", "本报记者 实习记者"])
 def test_a_label_does_not_make_a_phrase_a_name(line):
     assert parse_credits(line) is None
+
+
+@pytest.mark.parametrize("poster,posted", product(["riverwalker", "林间小溪"], ["发表于", "發表於"]))
+def test_a_posts_header_names_its_poster(poster, posted):
+    html = (f"<html><head><title>{HEADLINE} - 滨河博客</title></head><body><table><tr><td><b>{HEADLINE}</b><br>"
+            f"<a href='blog.asp?name=u1'>{poster}</a> {posted} 2024-5-20 11:46:00</td></tr>"
+            f"<tr><td>{''.join(f'<p>{s}</p>' for s in SENTENCES)}</td></tr></table></body></html>")
+    article = extract_article(html.encode(), "http://blog.binhe.example.cn/more.asp?id=1")
+    assert article.reporters == [poster] and poster not in article.body
+    linked_outlet = html.replace(f"{poster}</a> {posted}", f"{poster}</a> 发布时间：")
+    assert extract_article(linked_outlet.encode(), "http://blog.binhe.example.cn/more.asp?id=1").reporters == []

@@ -388,9 +388,13 @@ _PROFILE_LINK = re.compile(r"(?:^|/)(?:user|list_user|u|profile|space|member)\.p
                            r"username|id)=|/people\?u=|space-uid-\d+|home\.php\?mod=space\S*?uid=", re.I)
 
 
+_POSTED = re.compile(rf"^\s*(?:{one_of(_GRAMMAR['posted_words'])})")
+
+
 def forum_poster(doc, body_node) -> list[tuple[str, str]]:
-    """("reporters", nickname) from the last profile link before the post's text (which may be
-    in the post's own row, beside the text)."""
+    """("reporters", nickname) from the last profile link, or link followed by 发表于 (a post's
+    header: <a>ggjjzhzz</a> 发表于 2005-9-15), before the post's text (which may be in the post's
+    own row, beside the text)."""
     if body_node is None:
         return []
     poster = None
@@ -399,8 +403,12 @@ def forum_poster(doc, body_node) -> list[tuple[str, str]]:
         inside = inside or element is body_node
         if inside and len((element.text or "").strip()) > 30:
             break
-        if element.tag == "a" and _PROFILE_LINK.search(element.get("href") or ""):
-            text = squash(text_of(element))
+        if element.tag != "a":
+            continue
+        text = squash(text_of(element))
+        if _PROFILE_LINK.search(element.get("href") or ""):
             if 2 <= len(text) <= 30 and not SENTENCE_END.search(text):
                 poster = text
+        elif _POSTED.match(element.tail or "") and is_name(text, vouched=True):
+            poster = text
     return [("reporters", poster)] if poster else []
