@@ -161,7 +161,7 @@ def test_a_label_does_not_make_a_phrase_a_name(line):
     assert parse_credits(line) is None
 
 
-@pytest.mark.parametrize("poster,posted", product(["riverwalker", "林间小溪"], ["发表于", "發表於"]))
+@pytest.mark.parametrize("poster,posted", list(product(["riverwalker", "林间小溪"], ["发表于", "發表於"])))
 def test_a_posts_header_names_its_poster(poster, posted):
     html = (f"<html><head><title>{HEADLINE} - 滨河博客</title></head><body><table><tr><td><b>{HEADLINE}</b><br>"
             f"<a href='blog.asp?name=u1'>{poster}</a> {posted} 2024-5-20 11:46:00</td></tr>"

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from importlib import resources
@@ -23,7 +24,7 @@ import yaml
 
 from crawler.extract.document import SENTENCE_END, squash, text_of
 from crawler.extract.labels import strip_label
-from crawler.extract.vocabulary import VOCABULARY, one_of, words
+from crawler.extract.vocabulary import one_of, words
 
 
 def _data(name: str) -> dict:
@@ -56,6 +57,8 @@ def _longest_first(items) -> str:
 # a role word of two or more characters inside a run of text (本报记者张三, 药剂科供稿); one
 # character (文 图 摄) is a role only standing alone, or 摄 closing a name (张三摄)
 _ROLE_INSIDE = re.compile(_longest_first(w for w in {*_BEFORE, *_AFTER} if len(w) > 1))
+# a role written onto a labelled name: 作者：记者张三
+_ROLE_PREFIX = re.compile(rf"^(?:{_longest_first(w for w in _BEFORE if len(w) > 1)})")
 _SEPARATORS = "".join(re.escape(s) for s in _GRAMMAR["separators"])
 _NO_NAMES = _longest_first(_GRAMMAR["credits_without_names"])
 _TOKEN = re.compile(rf"{_longest_first(_COMBINED)}|{_NO_NAMES}|[^{_SEPARATORS}\s]+?(?={_NO_NAMES}|[{_SEPARATORS}\s]|$)")
@@ -98,7 +101,7 @@ class Credits:
         if name not in self.by_role[role]:
             self.by_role[role].append(name)
 
-    def update(self, credits: list[tuple[str, str]]) -> None:
+    def update(self, credits: Iterable[tuple[str, str]]) -> None:
         for role, name in credits:
             self.add(role, name)
 
@@ -112,6 +115,7 @@ def _tagger():
     import jieba.posseg
 
     jieba.setLogLevel(logging.WARNING)
+    jieba.posseg.dt.tokenizer.check_initialized()  # its dictionary, with word frequencies
     return jieba.posseg.dt
 
 
@@ -296,18 +300,12 @@ def names(value: str) -> list[str]:
     value = value.strip(_BRACKETS)
     for part in _NAME_SPLIT.split(value):
         for name in part.split():
-            name = _REPORTER_ROLE.sub("", name).strip(_BRACKETS)
-            if name in _WIDGET_WORDS or not is_name(name, vouched=True):
+            name = _ROLE_PREFIX.sub("", name).strip(_BRACKETS)
+            if not is_name(name, vouched=True):
                 return out
             if name not in out:
                 out.append(name)
     return out
-
-
-def looks_like_person(value: str) -> bool:
-    """<meta name="author"> and the like, which often hold the publisher or a department."""
-    found = names(value)
-    return bool(found) and not any(is_organisation(n) for n in found)
 
 
 def settle_credits(found, credits: Credits, fallbacks) -> dict[str, list[str]]:
@@ -316,40 +314,25 @@ def settle_credits(found, credits: Credits, fallbacks) -> dict[str, list[str]]:
     page's other candidates (JSON-LD, journal <meta>, a forum's poster, <meta name="author">)
     that names people. <meta name="author"> is often the web editor: never taken when it
     names an editor or an organisation."""
-    settled = Credits()
-    for role in ROLES:
-        for name in credits.by_role[role]:
-            settled.add(role, name)
     for role in ("reporters", "editors"):
         if role in found:
             value, origin = found[role]
             for name in names(value):
                 # a bare name under the headline has no label, only its place: a Chinese one
-                if origin != "byline" or CJK_ONLY.match(name):
-                    settled.add(role, name)
-    for role in ("reporters", "editors"):
-        for key, value, origin in fallbacks if not settled.by_role[role] else ():
-            if key != role:
-                continue
-            if origin == "forum":  # a nickname, whole: 夜雨&听风
-                candidates = [value]
-            elif origin == "meta-author":
-                candidates = names(value) if looks_like_person(value) else []
-                candidates = [n for n in candidates if n not in settled.by_role["editors"]]
-            else:
-                candidates = names(value)
-            if candidates:
-                for name in candidates:
-                    settled.add(role, name)
-                break
-    settled.by_role["reporters"] = [n for n in settled.by_role["reporters"]
-                                    if n in credits.by_role["reporters"] or not ORGANISATION.search(n)
-                                    or _forum_name(n, fallbacks)]
-    return settled.by_role
-
-
-def _forum_name(name: str, fallbacks) -> bool:
-    return any(origin == "forum" and value == name for _, value, origin in fallbacks)
+                if (origin != "byline" or CJK_ONLY.match(name)) and not is_organisation(name):
+                    credits.add(role, name)
+    for key, value, origin in fallbacks if not credits.by_role["reporters"] else ():
+        if key != "reporters":
+            continue
+        if origin == "forum":  # a nickname, whole: 夜雨&听风
+            candidates = [value]
+        else:
+            candidates = [n for n in names(value) if not is_organisation(n)
+                          and not (origin == "meta-author" and n in credits.by_role["editors"])]
+        if candidates:
+            credits.update(("reporters", name) for name in candidates)
+            break
+    return credits.by_role
 
 
 # ---- the forms body.py reads at the body's edges
@@ -372,9 +355,6 @@ TRAILING_BYLINE = re.compile(rf"[。！？”][（(]\s*(?:{_ROLES_IN_BRACKETS})?
 BARE_NAME = re.compile(r"^[\u4e00-\u9fff·]{2,4}$|^[\u4e00-\u9fff·]{2,3}(?:[、\s][\u4e00-\u9fff·]{2,3}){1,4}$")
 # 澎湃-style byline under the headline: 石佳/中国青年报
 NAME_SOURCE = re.compile(r"^(?P<names>[\u4e00-\u9fff·]{2,4})\s*/\s*(?P<source>[\u4e00-\u9fffA-Za-z]{2,14})$")
-_REPORTER_ROLE = re.compile(rf"^({words('name_role_prefixes')})")
-ORGANISATION = re.compile(rf"{words('organisation_words')}|(?:{words('organisation_endings')})$|[_\d@]")
-_WIDGET_WORDS = frozenset(VOCABULARY["widget_words"])
 
 
 def byline_names(m: re.Match) -> str:
