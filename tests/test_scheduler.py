@@ -301,6 +301,9 @@ def test_sigterm_lets_a_crawl_finish_within_grace_then_stops_it_as_interrupted(t
     assert recorded[0].status == "interrupted"
     assert recorded[0].finished_at is not None
     assert "stopping the crawls still running: binhe-gov" in scheduler.err
+    # runs came due while it was stopping: none is submitted to the closed executor
+    assert "Traceback" not in scheduler.out + scheduler.err
+    assert " ERROR " not in scheduler.err and "cannot schedule new futures" not in scheduler.err
 
 
 def test_a_failed_run_is_retried_with_backoff_and_alerted_once_after_the_last_attempt(tmp_path, sample_sites,
