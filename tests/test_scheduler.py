@@ -327,45 +327,6 @@ def test_a_failed_run_is_retried_with_backoff_and_alerted_once_after_the_last_at
     assert f"run: {recorded[-1].id}" in receiver.received[0]["message"]
 
 
-def _finished_run(archive: Archive, site_id: int, status: str = "succeeded", **stats) -> CrawlRun:
-    run_id = archive.start_run(site_id, trigger="schedule")
-    archive.update_run(run_id, status=status, stats=stats, error="HTTP 500" if status == "failed" else None)
-    return archive.get_run(run_id)
-
-
-def test_silent_sites_and_extraction_failures_are_incidents_alerted_once_until_recovery(tmp_path, receiver):
-    from crawler.config import AlertSettings
-    from scheduler.alerts import Alerts
-
-    archive = Archive(f"sqlite:///{tmp_path / 'archive.db'}")
-    site_id = archive.ensure_site("news", "某新闻网", "http://127.0.0.1")
-    alerts = Alerts(AlertSettings(urls=[f"json://127.0.0.1:{receiver.port}/hook"], lookback_runs=3,
-                                  extraction_failure_rate=0.3, min_pages=5), archive)
-    titles = lambda: [m["title"] for m in receiver.received]  # noqa: E731
-
-    for new in (4, 0, 5):  # two of the last three runs had new articles: the site usually does
-        alerts.after_run(_finished_run(archive, site_id, articles_new=new))
-    assert titles() == []
-    alerts.after_run(_finished_run(archive, site_id, articles_new=0))
-    alerts.after_run(_finished_run(archive, site_id, articles_new=0))  # the same incident: no second alert
-    assert titles() == ["[muniarchive] news: archived nothing new"]
-    alerts.after_run(_finished_run(archive, site_id, articles_new=2))
-    assert titles()[-1] == "[muniarchive] news recovered: archived nothing new"
-
-    # 4 of 10 article pages not extracted: a layout change
-    alerts.after_run(_finished_run(archive, site_id, articles_new=6, extraction_failures=4))
-    assert titles()[-1] == "[muniarchive] news: extraction failures (layout changed?)"
-    assert "4 of 10 article pages could not be extracted" in receiver.received[-1]["message"]
-    alerts.after_run(_finished_run(archive, site_id, articles_new=5, extraction_failures=3))
-    alerts.after_run(_finished_run(archive, site_id, articles_new=9, extraction_failures=1))
-    assert titles()[-2:] == ["[muniarchive] news: extraction failures (layout changed?)",
-                             "[muniarchive] news recovered: extraction failures (layout changed?)"]
-    # a run interrupted by a shutdown says nothing about the site
-    alerts.after_run(_finished_run(archive, site_id, status="interrupted"))
-    assert len(receiver.received) == 4
-    archive.close()
-
-
 def test_doctor_checks_config_archive_and_sites(tmp_path, sample_sites):
     config = write_config(tmp_path / "config.yaml", sample_sites, ["binhe-gov", "binhe-news"], "0 2 * * *", {})
     healthy = cli("doctor", "--config", str(config), "--json")
