@@ -40,7 +40,7 @@ from archive import Archive
 from archive.models import SchedulerLease, utcnow
 from crawler.config import Config, SiteConfig, cron_trigger
 from scheduler.alerts import Alerts
-from scheduler.runner import run_crawl
+from scheduler.runner import pid_alive, reconcile_runs, run_crawl
 
 log = logging.getLogger("muniarchive.scheduler")
 
@@ -126,16 +126,6 @@ def scheduled_crawl(site_key: str) -> None:
 _service: SchedulerService | None = None
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 class SchedulerService:
     def __init__(self, config: Config, archive: Archive):
         self.config = config
@@ -156,7 +146,8 @@ class SchedulerService:
             return True
         # same machine: a holder process that is gone (or is this very process, reusing a dead
         # container's pid) is stale at once, without waiting for its heartbeat to age
-        return lease.host == socket.gethostname() and (lease.pid == os.getpid() or not _pid_alive(lease.pid))
+        return lease.host == socket.gethostname() and (lease.pid == os.getpid()
+                                                       or not pid_alive(lease.pid, started_by=lease.started_at))
 
     def start(self) -> list[str]:
         """Take the lease, sync jobs from the config, start; returns the job changes, one line each."""
@@ -169,6 +160,7 @@ class SchedulerService:
                 f"{holder.started_at:%Y-%m-%d %H:%M:%S} UTC, last heartbeat {age:.0f} s ago); "
                 f"stop it first, or wait {LEASE_STALE_SECONDS} s if it died")
         _service = self
+        reconcile_runs(self.archive)
         settings = self.config.scheduler
         self.scheduler = _Scheduler(
             jobstores={"default": job_store(self.archive)},
