@@ -114,10 +114,6 @@ def test_a_plan_release_goes_to_each_target_once_and_again_when_it_changes(archi
         release.version, release.notified_at = 2, None
     alerts_to(archive, first.port, port).plan_releases()
     assert titles(first) == titles(back) == [*expected, expected[0].replace("新规划发布", "规划更新")]
-def _finished_run(archive: Archive, site_id: int, status: str = "succeeded", **stats) -> CrawlRun:
-    run_id = archive.start_run(site_id, trigger="schedule")
-    archive.update_run(run_id, status=status, stats=stats, error="HTTP 500" if status == "failed" else None)
-    return archive.get_run(run_id)
 
 
 def test_silent_sites_and_extraction_failures_are_incidents_alerted_once_until_recovery(archive, receivers):
