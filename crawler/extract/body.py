@@ -51,9 +51,15 @@ def _densest(doc):
         own += "".join(text_of(c) for c in block if c.tag in ("span", "strong", "b", "font", "em", "a"))
         if len(own.strip()) < 10:
             continue
-        link_text = sum(link_chars.get(a, 0) for a in block.iter("a"))
+        links = [a for a in block.iter("a")]
+        link_text = sum(link_chars.get(a, 0) for a in links)
         density = link_text / max(len(own), 1)
-        score = (own.count("，") + own.count("。") + own.count(",") + 1) * max(0.0, 1 - density)
+        # punctuation inside links is a list of headlines (a forum's reply tree), not prose
+        prose = own
+        for a in links:
+            prose = prose.replace(text_of(a), "", 1)
+        base = 1 if len(CJK.findall(prose)) >= 10 else 0
+        score = (prose.count("，") + prose.count("。") + prose.count(",") + base) * max(0.0, 1 - density)
         parent = block.getparent()
         if parent is not None:
             scores[parent] = scores.get(parent, 0) + score
