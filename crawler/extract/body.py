@@ -23,6 +23,8 @@ from crawler.extract.vocabulary import VOCABULARY, words
 
 KNOWN_BODY_SELECTORS = tuple(VOCABULARY["body_selectors"])
 _UNLIKELY = re.compile(words("unlikely_container_words"), re.I)
+_HEADING_CHARS = 12
+_NOT_HEADING = re.compile(r"[\d，。！？；,.!?;]|[:：].")
 
 
 def find_body(doc, selector: str | None):
@@ -76,39 +78,81 @@ def paragraphs_of(node) -> list[str]:
     """Text of a body node split at block boundaries (<p>, <div>, <br> ...), blank lines dropped.
 
     A line that is mostly link text (related links, a forum's thread list, navigation) is
-    not prose and is left out.
+    not prose and is left out; so is the heading over such links and, when they share an
+    element that opens with the heading, everything in it (a related-articles box with its
+    teasers). Search links a page sets inside a sentence, （图片-新闻-网页）, are left out too.
     """
-    lines: list[tuple[list[str], int]] = [([], 0)]
+    lines: list[list] = [["", 0, None]]  # text, link characters, the element the text starts in
 
-    def add(text: str, in_link: bool) -> None:
-        parts, link_chars = lines[-1]
-        parts.append(text)
+    def add(text: str, in_link: bool, element) -> None:
+        line = lines[-1]
+        if line[2] is None and text.strip():
+            line[2] = element
+        line[0] += text
         if in_link:
-            lines[-1] = (parts, link_chars + len(text.strip()))
+            line[1] += len(text.strip())
 
     def walk(element, in_link: bool) -> None:
         tag = element.tag if isinstance(element.tag, str) else ""
         in_link = in_link or tag == "a"
         block = tag in BLOCK_TAGS
         if block:
-            lines.append(([], 0))
+            lines.append(["", 0, None])
         if element.text:
-            add(element.text, in_link)
+            add(element.text, in_link, element)
         for child in element:
-            if isinstance(child.tag, str) and child.tag not in DROP_TAGS:
+            if isinstance(child.tag, str) and child.tag not in DROP_TAGS and not _link_cluster(child):
                 walk(child, in_link)
             if child.tail:
-                add(child.tail, in_link)
+                add(child.tail, in_link, element)
         if block:
-            lines.append(([], 0))
+            lines.append(["", 0, None])
 
     walk(node, False)
-    out = []
-    for parts, link_chars in lines:
-        text = squash("".join(parts))
-        if text and link_chars <= 0.5 * len(text.replace(" ", "")):
-            out.append(text)
-    return out
+    texts = [(squash(text), link_chars, element) for text, link_chars, element in lines]
+    texts = [(text, link_chars > 0.5 * len(text.replace(" ", "")), element) for text, link_chars, element in texts if text]
+    dropped: set = set()
+    for index, (text, is_link, element) in enumerate(texts):
+        if not is_link and element not in dropped and _heads_links(texts, index):
+            dropped |= set(_box_of(element, text, node).iter())
+    return [text for text, is_link, element in texts if not is_link and element not in dropped]
+
+
+def _link_cluster(element) -> bool:
+    """An inline bracket holding only links and separators: （图片-新闻-网页）."""
+    if element.tag in BLOCK_TAGS or len(element) < 2 or any(child.tag != "a" for child in element):
+        return False
+    rest = (element.text or "") + "".join(child.tail or "" for child in element)
+    return bool(re.fullmatch(r"\s*[（(\[【]?[\s\-|/·、]*[）)\]】]?\s*", rest))
+
+
+def _heads_links(texts: list[tuple[str, bool, object]], index: int) -> bool:
+    """The line is a heading over a list of links (相关阅读, 今日焦点：, or a column name set one
+    character a line): short, no sentence, digit or label：value in it, and at least two link
+    lines follow. The links are not prose; nor is their heading."""
+    heading, at = texts[index][0], index + 1
+    while len(heading) == 1 and at < len(texts) and len(texts[at][0]) == 1 and not texts[at][1]:
+        at += 1  # one character a line: 今 / 日 / 推 / 荐
+    following = texts[at:at + 2]
+    return (len(heading) <= _HEADING_CHARS and not _NOT_HEADING.search(heading)
+            and len(following) == 2 and all(is_link for _, is_link, _ in following))
+
+
+def _box_of(element, heading: str, body):
+    """The largest element that opens with the heading and holds less than half the body's
+    text: the box of links (and teasers) the heading names."""
+    limit = len(squash(text_of(body))) / 2
+    box = element
+    for ancestor in element.iterancestors():
+        if ancestor is body:
+            break
+        text = squash(text_of(ancestor))
+        if not text.startswith(heading) or len(text) > limit:
+            break
+        box = ancestor
+    return box
+
+
 def trim_edges(paragraphs: list[str], title: str | None, found: Found) -> list[str]:
     """Drop what pages print around an article but is not its text: at the head, the
     headline again, a ——subtitle, the author's bare name, a dateline; bylines at either end.
