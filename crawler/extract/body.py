@@ -18,11 +18,15 @@ from crawler.extract.credits import (
 )
 from crawler.extract.dates import parse_publish_time
 from crawler.extract.document import BLOCK_TAGS, CJK, DROP_TAGS, SENTENCE_END, select, squash, text_of
+from crawler.extract.labels import LABELS, is_metadata_line
 from crawler.extract.metadata import Found
 from crawler.extract.vocabulary import VOCABULARY, words
 
 KNOWN_BODY_SELECTORS = tuple(VOCABULARY["body_selectors"])
 _UNLIKELY = re.compile(words("unlikely_container_words"), re.I)
+_EDITOR_LINE = re.compile(rf"^[（(【\[]?\s*(?:{LABELS['editors']})\s*[:：/]")
+_PLAYER = re.compile(words("player_words"), re.I)
+_PROSE_MARK = re.compile(r"[。，,]")
 _HEADING_CHARS = 12
 _NOT_HEADING = re.compile(r"[\d，。！？；,.!?;]|[:：].")
 
@@ -101,7 +105,8 @@ def paragraphs_of(node) -> list[str]:
         if element.text:
             add(element.text, in_link, element)
         for child in element:
-            if isinstance(child.tag, str) and child.tag not in DROP_TAGS and not _link_cluster(child):
+            if isinstance(child.tag, str) and child.tag not in DROP_TAGS and not _link_cluster(child) \
+                    and not _player_text(child):
                 walk(child, in_link)
             if child.tail:
                 add(child.tail, in_link, element)
@@ -124,6 +129,15 @@ def _link_cluster(element) -> bool:
         return False
     rest = (element.text or "") + "".join(child.tail or "" for child in element)
     return bool(re.fullmatch(r"\s*[（(\[【]?[\s\-|/·、]*[）)\]】]?\s*", rest))
+
+
+def _player_text(element) -> bool:
+    """A player's caption or controls: short text in an element its id or class names as a player
+    (a box of the article's own text may be named video too, so its text must be short)."""
+    if not _PLAYER.search(f"{element.get('id') or ''} {element.get('class') or ''}"):
+        return False
+    text = squash(text_of(element))
+    return len(text) <= 60 and not SENTENCE_END.search(text)
 
 
 def _heads_links(texts: list[tuple[str, bool, object]], index: int) -> bool:
@@ -153,15 +167,39 @@ def _box_of(element, heading: str, body):
     return box
 
 
+def end_at_closing_credits(paragraphs: list[str]) -> list[str]:
+    """An article ends at its editor's line (责任编辑：…) and the label lines after it: what the
+    body box holds past them (another article's card, the outlet's name) is the page's. Only
+    near the end: a line holding a third of the text after it is no closing credit."""
+    for index in range(len(paragraphs) - 1, -1, -1):
+        if _EDITOR_LINE.match(paragraphs[index]):
+            end = index + 1
+            while end < len(paragraphs) and is_metadata_line(paragraphs[end]):
+                end += 1
+            after = sum(map(len, paragraphs[end:]))
+            return paragraphs[:end] if after * 3 < sum(map(len, paragraphs[:index])) else paragraphs
+    return paragraphs
+
+
+def _is_headline(line: str, title: str | None) -> bool:
+    """The headline printed again, whole, in part, or with a blog's decoration (标题 - -)."""
+    return bool(title) and (line == title or (len(line) >= 4 and line in title)
+                            or (title in line and len(line) <= len(title) + 4))
+
+
 def trim_edges(paragraphs: list[str], title: str | None, found: Found) -> list[str]:
     """Drop what pages print around an article but is not its text: at the head, the
     headline again, a ——subtitle, the author's bare name, a dateline; bylines at either end.
     """
     start = 0
+    # what sits above the headline printed again, if no prose: its kicker (引题), a title bar
+    headline_at = max((i for i, line in enumerate(paragraphs[:6]) if _is_headline(line, title)), default=0)
+    if any(len(line) > 40 or _PROSE_MARK.search(line) for line in paragraphs[:headline_at]):
+        headline_at = 0
     after_title = False
     for line in paragraphs[:6]:
         was_after_title = after_title
-        after_title = bool(title) and (line == title or (len(line) >= 4 and line in title))
+        after_title = _is_headline(line, title)
         if after_title or (start < 3 and line.startswith(("——", "--")) and len(line) <= 40):
             pass  # the headline again, or a ——subtitle
         elif m := NAME_SOURCE.match(line):
@@ -174,7 +212,7 @@ def trim_edges(paragraphs: list[str], title: str | None, found: Found) -> list[s
                 found.offer("reporters", line, "byline")
         elif len(line) <= 40 and parse_publish_time(line, absolute_only=True) and not SENTENCE_END.search(line):
             found.offer("publish_time", line, "line")
-        else:
+        elif start >= headline_at:
             break
         start += 1
     end = len(paragraphs)
