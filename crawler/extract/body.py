@@ -75,7 +75,27 @@ def _densest(doc):
     if not scores:
         return None
     best = max(scores, key=scores.get)
-    return best if scores[best] >= 3 else None
+    return _with_data_tables(best) if scores[best] >= 3 else None
+
+
+def _with_data_tables(best):
+    """The body and the data tables that follow it (a notice's table of quotas or subjects):
+    their cells hold no sentences to score, yet they are the text's. A table of data has rows
+    of several cells and no links; a page's footer or link box is not one."""
+    box = best
+    while (parent := box.getparent()) is not None and sum(1 for c in parent if squash(text_of(c))) == 1:
+        box = parent  # a wrapper holding only the body
+    tables = []
+    for sibling in box.itersiblings():
+        if not squash(text_of(sibling)):
+            continue
+        if sibling.tag != "table" or sibling.find(".//a") is not None:
+            break
+        rows = sibling.findall(".//tr")
+        if len(rows) < 3 or sum(len(row.findall("td")) >= 2 for row in rows) < len(rows) / 2:
+            break
+        tables.append(sibling)
+    return box.getparent() if tables and box.getparent() is not None else best
 
 
 def paragraphs_of(node) -> list[str]:
@@ -116,11 +136,15 @@ def paragraphs_of(node) -> list[str]:
     walk(node, False)
     texts = [(squash(text), link_chars, element) for text, link_chars, element in lines]
     texts = [(text, link_chars > 0.5 * len(text.replace(" ", "")), element) for text, link_chars, element in texts if text]
-    dropped: set = set()
+    boxes: set = set()
+    headings: set[int] = set()
     for index, (text, is_link, element) in enumerate(texts):
-        if not is_link and element not in dropped and _heads_links(texts, index):
-            dropped |= set(_box_of(element, text, node).iter())
-    return [text for text, is_link, element in texts if not is_link and element not in dropped]
+        if not is_link and element not in boxes and (run := _heads_links(texts, index)):
+            headings.update(run)
+            if (box := _box_of(element, text, node)) is not None:
+                boxes.update(box.iter())
+    return [text for index, (text, is_link, element) in enumerate(texts)
+            if not is_link and index not in headings and element not in boxes]
 
 
 def _link_cluster(element) -> bool:
@@ -140,30 +164,33 @@ def _player_text(element) -> bool:
     return len(text) <= 60 and not SENTENCE_END.search(text)
 
 
-def _heads_links(texts: list[tuple[str, bool, object]], index: int) -> bool:
-    """The line is a heading over a list of links (相关阅读, 今日焦点：, or a column name set one
-    character a line): short, no sentence, digit or label：value in it, and at least two link
-    lines follow. The links are not prose; nor is their heading."""
+def _heads_links(texts: list[tuple[str, bool, object]], index: int) -> range | None:
+    """The lines of a heading over a list of links (相关阅读, 今日焦点：, or a column name set one
+    character a line), if the line opens one: short, no sentence, digit or label：value in it,
+    and at least two link lines follow. The links are not prose; nor is their heading."""
     heading, at = texts[index][0], index + 1
     while len(heading) == 1 and at < len(texts) and len(texts[at][0]) == 1 and not texts[at][1]:
         at += 1  # one character a line: 今 / 日 / 推 / 荐
     following = texts[at:at + 2]
-    return (len(heading) <= _HEADING_CHARS and not _NOT_HEADING.search(heading)
-            and len(following) == 2 and all(is_link for _, is_link, _ in following))
+    if (len(heading) <= _HEADING_CHARS and not _NOT_HEADING.search(heading)
+            and len(following) == 2 and all(is_link for _, is_link, _ in following)):
+        return range(index, at)
+    return None
 
 
 def _box_of(element, heading: str, body):
     """The largest element that opens with the heading and holds less than half the body's
-    text: the box of links (and teasers) the heading names."""
+    text: the box of links (and teasers) the heading names; None if the heading's own element
+    holds more (the heading is one line among the text's)."""
     limit = len(squash(text_of(body))) / 2
-    box = element
-    for ancestor in element.iterancestors():
-        if ancestor is body:
+    box = None
+    for candidate in (element, *element.iterancestors()):
+        if candidate is body:
             break
-        text = squash(text_of(ancestor))
+        text = squash(text_of(candidate))
         if not text.startswith(heading) or len(text) > limit:
             break
-        box = ancestor
+        box = candidate
     return box
 
 
