@@ -49,7 +49,8 @@ def _densest(doc):
     unlikely = {node for marked in doc.xpath("//*[@id or @class]")
                 if _UNLIKELY.search(f"{marked.get('id') or ''} {marked.get('class') or ''}") for node in marked.iter()}
     scores: dict = {}
-    link_chars = {a: len(text_of(a)) for a in doc.iter("a")}  # blocks nest: count each link once
+    # per link: its characters, punctuation and CJK characters; blocks nest: count each link once
+    in_links = {a: _counts(text_of(a)) for a in doc.iter("a")}
     for block in doc.iter("p", "div", "td", "section", "li"):
         if block in unlikely:
             continue
@@ -57,15 +58,15 @@ def _densest(doc):
         own += "".join(text_of(c) for c in block if c.tag in ("span", "strong", "b", "font", "em", "a"))
         if len(own.strip()) < 10:
             continue
-        links = [a for a in block.iter("a")]
-        link_text = sum(link_chars.get(a, 0) for a in links)
+        link_text = link_marks = link_cjk = 0
+        for a in block.iter("a"):
+            chars, marks, cjk = in_links.get(a, (0, 0, 0))
+            link_text, link_marks, link_cjk = link_text + chars, link_marks + marks, link_cjk + cjk
         density = link_text / max(len(own), 1)
         # punctuation inside links is a list of headlines (a forum's reply tree), not prose
-        prose = own
-        for a in links:
-            prose = prose.replace(text_of(a), "", 1)
-        base = 1 if len(CJK.findall(prose)) >= 10 else 0
-        score = (prose.count("，") + prose.count("。") + prose.count(",") + base) * max(0.0, 1 - density)
+        _, marks, cjk = _counts(own)
+        base = 1 if cjk - link_cjk >= 10 else 0
+        score = (max(0, marks - link_marks) + base) * max(0.0, 1 - density)
         parent = block.getparent()
         if parent is not None:
             scores[parent] = scores.get(parent, 0) + score
@@ -78,7 +79,7 @@ def _densest(doc):
     return _with_data_tables(best) if scores[best] >= 3 else None
 
 
-def _with_data_tables(best):
+def _with_data_tables(best):  # rule-usage: general because notices with tables (quotas, lists) are a CMS staple
     """The body and the data tables that follow it (a notice's table of quotas or subjects):
     their cells hold no sentences to score, yet they are the text's. A table of data has rows
     of several cells and no links; a page's footer or link box is not one."""
@@ -96,6 +97,11 @@ def _with_data_tables(best):
             break
         tables.append(sibling)
     return box.getparent() if tables and box.getparent() is not None else best
+
+
+def _counts(text: str) -> tuple[int, int, int]:
+    """Characters, sentence punctuation (，。,) and CJK characters of a text."""
+    return len(text), text.count("，") + text.count("。") + text.count(","), len(CJK.findall(text))
 
 
 def paragraphs_of(node) -> list[str]:
@@ -147,7 +153,7 @@ def paragraphs_of(node) -> list[str]:
             if not is_link and index not in headings and element not in boxes]
 
 
-def _link_cluster(element) -> bool:
+def _link_cluster(element) -> bool:  # rule-usage: general because it is structure, not words
     """An inline bracket holding only links and separators: （图片-新闻-网页）."""
     if element.tag in BLOCK_TAGS or len(element) < 2 or any(child.tag != "a" for child in element):
         return False
@@ -155,7 +161,7 @@ def _link_cluster(element) -> bool:
     return bool(re.fullmatch(r"\s*[（(\[【]?[\s\-|/·、]*[）)\]】]?\s*", rest))
 
 
-def _player_text(element) -> bool:
+def _player_text(element) -> bool:  # rule-usage: general because any embedded player names itself so
     """A player's caption or controls: short text in an element its id or class names as a player
     (a box of the article's own text may be named video too, so its text must be short)."""
     if not _PLAYER.search(f"{element.get('id') or ''} {element.get('class') or ''}"):
@@ -194,7 +200,7 @@ def _box_of(element, heading: str, body):
     return box
 
 
-def end_at_closing_credits(paragraphs: list[str]) -> list[str]:
+def end_at_closing_credits(paragraphs: list[str]) -> list[str]:  # rule-usage: general because Chinese news closes with the editor
     """An article ends at its editor's line (责任编辑：…) and the label lines after it: what the
     body box holds past them (another article's card, the outlet's name) is the page's. Only
     near the end: a line holding a third of the text after it is no closing credit."""
