@@ -144,7 +144,7 @@ def test_the_article_ends_at_its_editors_line(editor):
     assert body.split("\n") == PARAGRAPHS
 
 
-def test_an_editor_line_near_the_top_ends_nothing():
+def test_an_editor_line_with_text_after_it_ends_nothing():
     body = extract_article(page(["责任编辑：王滨"], "middle", "p"), "http://news.example.cn/1.html").body
     assert [p for p in PARAGRAPHS if p not in body] == []
 
