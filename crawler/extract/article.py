@@ -17,7 +17,7 @@ from datetime import datetime, tzinfo
 
 from crawler.clean import apply_rules, default_rules, find_mojibake, strip_pinyin
 from crawler.clean.boilerplate import Rule
-from crawler.extract.body import find_body, lines_outside, paragraphs_of, trim_edges
+from crawler.extract.body import end_at_closing_credits, find_body, lines_outside, paragraphs_of, trim_edges
 from crawler.extract.credits import LEAD_REPORTERS, ORGANISATION, forum_poster, names
 from crawler.extract.dates import CHINA, PublishTime, parse_publish_time, publish_time_from_url
 from crawler.extract.decode import Decoded, decode_body
@@ -164,7 +164,7 @@ def _complete(article: Article, paragraphs: list[str], found: Found, options: Ex
     article.title = strip_title_suffix(title_value) if title_value else None
 
     # 4. the page's own metadata lines: in the body (then removed) and around the title
-    paragraphs = take_metadata_lines(cleaned, found)
+    paragraphs = take_metadata_lines(end_at_closing_credits(cleaned), found)
     if not all(key in found for key in ("source", "publish_time", "reporters", "editors")):
         offer_lines_outside(found, outside_lines(), article.title)
 
