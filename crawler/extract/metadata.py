@@ -9,7 +9,7 @@ import re
 from datetime import datetime
 
 from crawler.extract.credits import looks_like_people, names
-from crawler.extract.dates import CHINA, parse_publish_time
+from crawler.extract.dates import CHINA, PublishTime, parse_publish_time, publish_time_from_url
 from crawler.extract.document import CJK, select, squash, text_of
 from crawler.extract.labels import fields_in_line, is_metadata_line, strip_label
 from crawler.extract.vocabulary import VOCABULARY, words
@@ -18,6 +18,7 @@ _BAIDU_SPANS = VOCABULARY["baidu_spans"]
 _BAIDU_XPATH = "//*[" + " or ".join(f'@id="{span}"' for span in _BAIDU_SPANS) + "]"
 # WeChat pages fill the shown date (often 昨天) from this script variable: seconds since 1970
 _WECHAT_CREATED = re.compile(r"\bvar ct\s*=\s*\"(\d{9,10})\"")
+_META_TIMES = tuple(VOCABULARY["page_time_meta"])
 _STANDARD_TIMES = tuple(VOCABULARY["standard_time_meta"])
 _STANDARD_AUTHORS = tuple(VOCABULARY["standard_author_meta"])
 _CJK_SPACED = re.compile(r"(?<=[\u4e00-\u9fff])\s+(?=[\u4e00-\u9fff])")
@@ -25,14 +26,25 @@ _NOT_OUTLETS = frozenset(VOCABULARY["not_outlets"])
 # an outlet named after a dateline: 2005年03月31日03:18 北京娱乐信报
 _OUTLET_AFTER_DATE = re.compile(rf"(?:\d{{1,2}}:\d{{2}}(?::\d{{2}})?|\d{{1,2}}日)\s*(?P<source>[\u4e00-\u9fff]{{2,10}}"
                                 rf"(?:{words('outlet_endings')}))$")
+_LINE_TAGS = ("span", "div", "p", "td", "li", "em", "i", "font", "h1", "h2", "h3", "h4", "b", "strong", "center",
+              "small", "time", "dd")
+_UNDATED = re.compile(words("undated_container_words"), re.I)
+_DATES = re.compile(r"(?:19|20)\d\d\s*[-/.年]\s*\d{1,2}|\d{1,2}/\d{1,2}/(?:19|20)\d\d")
 # a reprint's closing citation: ——《滨河论坛》1998年3月号
 _CITATION = re.compile(r"^\s*(?:——|--)\s*《(?P<source>[^》]{2,30})》\s*(?P<issue>.{0,16})$")
 
 
 class Found(dict):
-    """field -> (value, origin); the first source to offer a non-empty value wins."""
+    """field -> (value, origin); the first source to offer a non-empty value wins, except that
+    a weak offer (a guess, such as an unlabelled date far from the headline) gives way to a
+    later plain one. Every publish-time candidate is kept: the URL's date arbitrates."""
 
-    def offer(self, key: str, value: str | None, origin: str) -> None:
+    def __init__(self):
+        super().__init__()
+        self.weak: set[str] = set()
+        self.times: list[tuple[str, str, bool]] = []  # (value, origin, weak), in offer order
+
+    def offer(self, key: str, value: str | None, origin: str, weak: bool = False) -> None:
         value = squash(value or "")
         if key == "source" and not clean_source(value):
             return  # 转载, widget debris: not an outlet, so a later candidate may be
@@ -41,8 +53,34 @@ class Found(dict):
             # attribute debris (作者：<font size="20">), a forum signature running on after the
             # name, a counter: not names, so a later candidate may be
             return
-        if value and key not in self:
+        if not value:
+            return
+        if key == "publish_time":
+            self.times.append((value, origin, weak))
+        if key not in self or (key in self.weak and not weak):
             self[key] = (value, origin)
+            (self.weak.add if weak else self.weak.discard)(key)
+
+
+def publish_time_of(found: Found, url: str, reference: datetime | None = None,
+                    tz=CHINA) -> tuple[PublishTime | None, str | None]:
+    """(publish time, origin): the first candidate offered, unless it falls on another day
+    than the URL's date (TRS t20240213_, /202402/13/) while another candidate agrees: a
+    <meta> stamp, a widget's clock or a comment's date then lost to the date that the CMS
+    wrote into the address when it published the page. No candidate: the URL's date."""
+    url_date = next((d for u in (url, found.get("url", ("",))[0]) if (d := publish_time_from_url(u, tz))), None)
+    parsed = [(time, origin) for value, origin, _ in sorted(found.times, key=lambda c: c[2])
+              if (time := parse_publish_time(value, reference, tz))]
+    if not parsed:
+        return (url_date, "url") if url_date else (None, None)
+    chosen = parsed[0]
+    if url_date and chosen[0].value.date() != url_date.value.date():
+        chosen = next((c for c in parsed if c[0].value.date() == url_date.value.date()), chosen)
+    if chosen[0].precision in ("day", "month"):  # a date-only <meta>: the page's own line may give the clock
+        day = chosen[0].value.date()
+        chosen = next((c for c in parsed if c[0].value.date() == day and c[0].precision in ("minute", "second")),
+                      chosen)
+    return chosen
 
 
 def clean_source(value: str) -> str | None:
@@ -61,7 +99,13 @@ def offer_page_metadata(found: Found, doc, html: str, selectors: dict) -> None:
     """1. government <meta> tags, 2. Baidu-news spans, 3. the site's selectors."""
     meta = _meta_tags(doc)
     found.offer("title", meta.get("articletitle"), "meta")
-    found.offer("publish_time", meta.get("pubdate"), "meta")
+    for name in _META_TIMES:
+        found.offer("publish_time", meta.get(name), "meta")
+    # the address the page gives itself, for its date when the page was saved to a file
+    declared = doc.xpath('//link[@rel="canonical"]/@href') + [meta.get("og:url", "")]
+    if doc.tag == "text":  # a page saved in a corpus wrapper: <text id="URL" title="…">
+        declared.append(doc.get("id") or "")
+    found.offer("url", next((u for u in declared if u.startswith("http")), None), "meta")
     found.offer("source", meta.get("contentsource"), "meta")
     if looks_like_people(meta.get("author") or ""):  # often the publisher's name instead
         found.offer("reporters", meta.get("author"), "meta")
@@ -106,19 +150,82 @@ def take_metadata_lines(paragraphs: list[str], found: Found) -> list[str]:
 
 
 def offer_lines_outside(found: Found, outside: list[str], title: str | None) -> None:
-    """Label lines and a dateline among the page's lines outside the body."""
+    """Label lines among the page's lines outside the body (their dates: `offer_datelines`)."""
     # bylines sit just below the headline; look there first, then in the rest of the page
     at = next((i for i, line in enumerate(outside) if title and title[:10] in line), 0)
-    outside = outside[at:] + outside[:at]
-    for line in outside:
+    for line in outside[at:] + outside[:at]:
         for key, value in fields_in_line(line):
-            found.offer(key, value, "line")
-    for line in outside if "publish_time" not in found else ():
-        if len(line) <= 80 and parse_publish_time(line, absolute_only=True):
-            found.offer("publish_time", line, "line")
-            if m := _OUTLET_AFTER_DATE.search(line):
-                found.offer("source", m.group("source"), "line")
-            break
+            if key != "publish_time":
+                found.offer(key, value, "line")
+
+
+def page_lines(doc, body_node) -> list[tuple[str, str]]:
+    """(line, where) for the short lines outside the body, in page order; where is "before" or
+    "after" the body, or (see `_where`) "listed" or "entry" for lines that cannot date it."""
+    inside = set(body_node.iter()) if body_node is not None else set()
+    ancestors = set(body_node.iterancestors()) if body_node is not None else set()
+    lines, where = [], "before"
+    for node in doc.iter(*_LINE_TAGS):
+        if node in inside:
+            where = "after"
+            continue
+        if len(node) > 6 and node not in ancestors:
+            continue  # a container of many elements holds no single short line of its own
+        own = squash(node.text or "" if node in ancestors else text_of(node))
+        if own and len(own) <= 120:
+            lines.append((own, where if node in ancestors else _where(node, ancestors, where)))
+    return lines
+
+
+def offer_datelines(found: Found, lines: list[tuple[str, str]], title: str | None) -> None:
+    """Publish-time candidates outside the body, surest first: a line between the headline
+    and the body, a labelled date elsewhere, then (weakly: a body's own dateline goes first)
+    an unlabelled date elsewhere; never a listed line."""
+    at = next((i for i, (line, where) in enumerate(lines) if title and title[:10] in line and where == "before"), None)
+    beside = [line for line, where in lines[at + 1:] if where == "before"] if at is not None else []
+    labelled = [(line, value) for line, where in lines if where != "listed"
+                for key, value in fields_in_line(line) if key == "publish_time"]
+    for line in beside:
+        if labelled_time := next((value for key, value in fields_in_line(line) if key == "publish_time"), None):
+            found.offer("publish_time", labelled_time, "line")
+        elif len(line) <= 80 and parse_publish_time(line, absolute_only=True):
+            _offer_dateline(found, line)
+    for _, value in labelled:
+        found.offer("publish_time", value, "line")
+    for line, where in lines:
+        if where in ("before", "after") and len(line) <= 80 and parse_publish_time(line, absolute_only=True):
+            _offer_dateline(found, line, weak=True)
+
+
+def _offer_dateline(found: Found, line: str, weak: bool = False) -> None:
+    found.offer("publish_time", line, "line", weak)
+    if m := _OUTLET_AFTER_DATE.search(line):
+        found.offer("source", m.group("source"), "line")
+
+
+def _where(node, body_ancestors: set, where: str) -> str:
+    """`where`, or "listed" for a link's date, a comment's or a sidebar's, or "entry" for an
+    entry of a list of links: a short block holding a headline's link and its date, in a flat
+    list of such pairs or beside sibling blocks that each hold one (a forum's floors are such
+    entries too, but each names its date: a labelled date in an entry still counts)."""
+    if any((a.tag == "a" and a.get("href")) or (a not in body_ancestors and _UNDATED.search(f"{a.get('id') or ''} {a.get('class') or ''}"))
+           for a in node.iterancestors()) or any(_DATES.search(text_of(a)) for a in _links(node, 0)):
+        return "listed"
+    entry = next((a for a in [node, *list(node.iterancestors())[:3]] if _links(a)), None)
+    if entry is None or len(text_of(entry)) > 300:
+        return where
+    if len(_links(entry)) >= 2 and len(_DATES.findall(text_of(entry))) >= 2:
+        return "entry"
+    parent = entry.getparent()
+    if parent is not None and any(child is not entry and _links(child) and _DATES.search(text_of(child))
+                                  and len(text_of(child)) <= 300 for child in parent):
+        return "entry"
+    return where
+
+
+def _links(node, shortest: int = 4) -> list:
+    """The links in node (not anchors: <a name=top1> left open wraps a forum's floors)."""
+    return [a for a in node.iter("a") if a.get("href") and len(squash(text_of(a))) >= shortest]
 
 
 def _meta_tags(doc) -> dict[str, str]:
