@@ -19,6 +19,9 @@ _BAIDU_XPATH = "//*[" + " or ".join(f'@id="{span}"' for span in _BAIDU_SPANS) + 
 # WeChat pages fill the shown date (often 昨天) from this script variable: seconds since 1970
 _WECHAT_CREATED = re.compile(r"\bvar ct\s*=\s*\"(\d{9,10})\"")
 _META_TIMES = tuple(VOCABULARY["page_time_meta"])
+_FOUNDER = re.compile(r"<!--\s*enpproperty\b.{0,300}?<date>(?P<date>[^<]*)</date>(?:.{0,600}?<url>(?P<url>[^<]*)</url>)?",
+                      re.S)
+_POSTED = re.compile(r"(?:于|在)\s*(?P<when>(?:19|20)\d\d\s*[-/.年][^在发]{3,20}?)\s*(?:在.{1,40}?)?(?:发表|发布|张贴|發表|發佈)")
 _STANDARD_TIMES = tuple(VOCABULARY["standard_time_meta"])
 _STANDARD_AUTHORS = tuple(VOCABULARY["standard_author_meta"])
 _CJK_SPACED = re.compile(r"(?<=[\u4e00-\u9fff])\s+(?=[\u4e00-\u9fff])")
@@ -105,6 +108,10 @@ def offer_page_metadata(found: Found, doc, html: str, selectors: dict) -> None:
     declared = doc.xpath('//link[@rel="canonical"]/@href') + [meta.get("og:url", "")]
     if doc.tag == "text":  # a page saved in a corpus wrapper: <text id="URL" title="…">
         declared.append(doc.get("id") or "")
+    # Founder (方正) newspaper CMSs record each article's date and address in a comment
+    if founder := _FOUNDER.search(html):
+        found.offer("publish_time", founder.group("date"), "cms")
+        declared.append(founder.group("url") or "")
     found.offer("url", next((u for u in declared if u.startswith("http")), None), "meta")
     found.offer("source", meta.get("contentsource"), "meta")
     if looks_like_people(meta.get("author") or ""):  # often the publisher's name instead
@@ -139,12 +146,24 @@ def take_metadata_lines(paragraphs: list[str], found: Found) -> list[str]:
             if parse_publish_time(m.group("issue"), absolute_only=True) or re.search(r"\d{4}\s*年\s*\d{1,2}\s*月", m.group("issue")):
                 found.offer("publish_time", m.group("issue"), "citation")
             continue
+        fields = fields_in_line(candidate) if near_edge or len(line) <= 100 else []
         if near_edge and is_metadata_line(candidate):
-            for key, value in fields_in_line(candidate):
+            for key, value in fields:
                 found.offer(key, value, "line")
-            if parse_publish_time(candidate, absolute_only=True):  # an unlabelled date in a byline
+            # an unlabelled date in a byline; not one in another article's title (原标题：…)
+            undated = "".join(value for key, value in fields if key == "original_title")
+            if parse_publish_time(candidate.replace(undated, "") if undated else candidate, absolute_only=True):
                 found.offer("publish_time", candidate, "line")
             continue
+        if len(line) <= 100:
+            # a blog's or forum's stamp under the text (comments may follow it), run together with
+            # counters or told as a sentence (本贴由X于2005年8月12日16:12:21在〖版〗发表): a guess,
+            # and the line stays
+            for key, value in fields if len(fields) >= 2 else ():  # a stamp: 作者:X 阅读(3) 发表于:…
+                if key == "publish_time":
+                    found.offer(key, value, "line", weak=True)
+            if m := _POSTED.search(line):
+                found.offer("publish_time", m.group("when"), "line", weak=True)
         kept.append(line)
     return kept
 
@@ -239,7 +258,8 @@ def _meta_tags(doc) -> dict[str, str]:
 
 
 def _json_ld(doc) -> list[tuple[str, str]]:
-    """(field, value) from schema.org NewsArticle/Article blocks: headline, datePublished, author."""
+    """(field, value) from schema.org NewsArticle/Article blocks (headline, datePublished, author)
+    and Baidu's cambrian blocks (pubDate)."""
     out = []
     for script in doc.xpath('//script[@type="application/ld+json"]'):
         try:
@@ -247,6 +267,9 @@ def _json_ld(doc) -> list[tuple[str, str]]:
         except ValueError:
             continue
         for item in data if isinstance(data, list) else data.get("@graph", [data]) if isinstance(data, dict) else []:
+            if isinstance(item, dict) and "cambrian" in str(item.get("@context", "")):
+                out.append(("publish_time", item.get("pubDate")))  # Baidu's schema for Chinese sites
+                continue
             if not isinstance(item, dict) or "Article" not in str(item.get("@type", "")):
                 continue
             authors = item.get("author") or []
