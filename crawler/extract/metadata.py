@@ -25,10 +25,16 @@ _POSTED = re.compile(r"(?:于|在)\s*(?P<when>(?:19|20)\d\d\s*[-/.年][^在发]{
 _STANDARD_TIMES = tuple(VOCABULARY["standard_time_meta"])
 _STANDARD_AUTHORS = tuple(VOCABULARY["standard_author_meta"])
 _CJK_SPACED = re.compile(r"(?<=[\u4e00-\u9fff])\s+(?=[\u4e00-\u9fff])")
+_SOURCE_STRIP = " 　:：|｜[]【】()（）"
+# what a source value runs on into: a date, or the next field of a label：value line
+_NEXT_FIELD = re.compile(r"\s*(?:(?:19|20)\d\d\s*[-/.年]|[\u4e00-\u9fff]{1,6}\s*[:：])")
+_REPRINTED = re.compile(rf"^(?:{words('reprint_words')})\s*")
+_QUOTED = re.compile(r"《([^》]{2,30})》")
+_REPRINT_LINE = re.compile(rf"^(?:{words('reprint_words')})\s*《(?P<source>[^》]{{2,30}})》$")  # 转自《北京科技报》
 _NOT_OUTLETS = frozenset(VOCABULARY["not_outlets"])
 # an outlet named after a dateline: 2005年03月31日03:18 北京娱乐信报
-_OUTLET_AFTER_DATE = re.compile(rf"(?:\d{{1,2}}:\d{{2}}(?::\d{{2}})?|\d{{1,2}}日)\s*(?P<source>[\u4e00-\u9fff]{{2,10}}"
-                                rf"(?:{words('outlet_endings')}))$")
+_OUTLET_AFTER_DATE = re.compile(rf"(?:\d{{1,2}}:\d{{2}}(?::\d{{2}})?|\d{{1,2}}日)\s*(?P<source>《[^》]{{2,20}}》|"
+                                rf"[\u4e00-\u9fff]{{2,10}}(?:[—·][\u4e00-\u9fff]{{2,10}})?(?:{words('outlet_endings')}))$")
 _LINE_TAGS = ("span", "div", "p", "td", "li", "em", "i", "font", "h1", "h2", "h3", "h4", "b", "strong", "center",
               "small", "time", "dd")
 _UNDATED = re.compile(words("undated_container_words"), re.I)
@@ -87,12 +93,17 @@ def publish_time_of(found: Found, url: str, reference: datetime | None = None,
 
 
 def clean_source(value: str) -> str | None:
-    """The outlet's name alone: pages run widgets, dates and counters on after it."""
-    value = value.strip(" 　:：|｜[]【】()（）")
+    """The outlet's name alone: pages run widgets, dates, counters and the next label on after
+    it (人民日报2024-05-13, 访问量：199 after an empty 来源：), and wrap it (转自《北京科技报》)."""
+    value = _REPRINTED.sub("", value.strip(_SOURCE_STRIP))
     if "=" in value or '"' in value:  # attribute debris from broken markup, not a name
         return None
+    value = _NEXT_FIELD.split(value)[0]
     if CJK.search(value):  # Chinese outlet names have no spaces: what follows one is not the name
-        value = value.split()[0].strip(" 　:：|｜[]【】()（）")
+        value = (value.split() or [""])[0]
+    value = value.strip(_SOURCE_STRIP)
+    if m := _QUOTED.fullmatch(value):
+        value = m.group(1)
     if value in _NOT_OUTLETS:
         return None
     return value or None
@@ -113,7 +124,9 @@ def offer_page_metadata(found: Found, doc, html: str, selectors: dict) -> None:
         found.offer("publish_time", founder.group("date"), "cms")
         declared.append(founder.group("url") or "")
     found.offer("url", next((u for u in declared if u.startswith("http")), None), "meta")
-    found.offer("source", meta.get("contentsource"), "meta")
+    title = squash(text_of(node)) if (node := doc.find(".//title")) is not None else ""
+    if squash(meta.get("contentsource") or "") not in (title, squash(meta.get("articletitle") or "")):
+        found.offer("source", meta.get("contentsource"), "meta")  # a template may fill it with the title
     if looks_like_people(meta.get("author") or ""):  # often the publisher's name instead
         found.offer("reporters", meta.get("author"), "meta")
     for node in doc.xpath(_BAIDU_XPATH):
@@ -145,6 +158,9 @@ def take_metadata_lines(paragraphs: list[str], found: Found) -> list[str]:
             found.offer("source", m.group("source"), "citation")
             if parse_publish_time(m.group("issue"), absolute_only=True) or re.search(r"\d{4}\s*年\s*\d{1,2}\s*月", m.group("issue")):
                 found.offer("publish_time", m.group("issue"), "citation")
+            continue
+        if near_edge and (m := _REPRINT_LINE.match(candidate)):
+            found.offer("source", m.group("source"), "line")
             continue
         fields = fields_in_line(candidate) if near_edge or len(line) <= 100 else []
         if near_edge and is_metadata_line(candidate):
