@@ -43,6 +43,11 @@ _ENGLISH = re.compile(
     r"\b(?P<mon>(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*)\.?\s+(?P<d>3[01]|[12]\d|0?[1-9])"
     r"(?:st|nd|rd|th)?,?\s+(?P<y>(?:19|20)\d\d)\b"
     r"(?:[\s,]*(?:at\s+)?(?P<H>[01]?\d|2[0-3]):(?P<M>[0-5]\d)(?::(?P<S>[0-5]\d))?\s*(?P<ampm>[ap]\.?m\.?)?)?", re.I)
+# a day and a year-month printed in separate elements (a big 21 over 2024年02月, or after it)
+# read together: only a line holding nothing else, so a day is not taken from running text
+_SPLIT_DAY = re.compile(
+    r"^\s*(?:(?P<d>3[01]|[12]\d|0?[1-9])\s*(?P<y>(?:19|20)\d\d)\s*[-/.年]\s*(?P<m>1[0-2]|0?[1-9])\s*月?"
+    r"|(?P<y2>(?:19|20)\d\d)\s*[-/.年]\s*(?P<m2>1[0-2]|0?[1-9])\s*月?\s+(?P<d2>3[01]|[12]\d|0?[1-9])\s*日?)\s*$")
 _RELATIVE = re.compile(r"(?P<n>\d+)\s*(?P<unit>分钟|小時|小时|天|日)前|(?P<word>刚刚|剛剛|今天|昨天|前天)")
 _URL_DATES = [
     re.compile(r"/t(?P<y>20\d\d)(?P<m>\d\d)(?P<d>\d\d)_"),
@@ -115,6 +120,8 @@ def parse_publish_time(text: str, reference: datetime | None = None, tz: tzinfo 
             return _build(_cn_number(m["y"]), _cn_number(m["m"]), _cn_number(m["d"]), None, tz)
         except (KeyError, ValueError):
             pass
+    if m := _SPLIT_DAY.match(text):
+        return _build(int(m["y"] or m["y2"]), int(m["m"] or m["m2"]), int(m["d"] or m["d2"]), None, tz)
     if m := _ENGLISH.search(text):
         return _english(m, tz)
     if m := _COMPACT.search(text):

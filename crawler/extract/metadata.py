@@ -38,6 +38,7 @@ _OUTLET_AFTER_DATE = re.compile(rf"(?:\d{{1,2}}:\d{{2}}(?::\d{{2}})?|\d{{1,2}}�
 _LINE_TAGS = ("span", "div", "p", "td", "li", "em", "i", "font", "h1", "h2", "h3", "h4", "b", "strong", "center",
               "small", "time", "dd")
 _UNDATED = re.compile(words("undated_container_words"), re.I)
+_WORD = re.compile(r"[^\W\d_]")
 _DATES = re.compile(r"(?:19|20)\d\d\s*[-/.年]\s*\d{1,2}|\d{1,2}/\d{1,2}/(?:19|20)\d\d")
 # a reprint's closing citation: ——《滨河论坛》1998年3月号
 _CITATION = re.compile(r"^\s*(?:——|--)\s*《(?P<source>[^》]{2,30})》\s*(?P<issue>.{0,16})$")
@@ -244,18 +245,25 @@ def _where(node, body_ancestors: set, where: str) -> str:
     list of such pairs or beside sibling blocks that each hold one (a forum's floors are such
     entries too, but each names its date: a labelled date in an entry still counts)."""
     if any((a.tag == "a" and a.get("href")) or (a not in body_ancestors and _UNDATED.search(f"{a.get('id') or ''} {a.get('class') or ''}"))
-           for a in node.iterancestors()) or any(_DATES.search(text_of(a)) for a in _links(node, 0)):
+           for a in (node, *node.iterancestors())) or any(_DATES.search(text_of(a)) for a in _links(node, 0)):
         return "listed"
     entry = next((a for a in [node, *list(node.iterancestors())[:3]] if _links(a)), None)
-    if entry is None or len(text_of(entry)) > 300:
+    if entry is None or _link_share(entry) < 0.4:
         return where
     if len(_links(entry)) >= 2 and len(_DATES.findall(text_of(entry))) >= 2:
         return "entry"
+    if len(text_of(entry)) > 300:
+        return where
     parent = entry.getparent()
     if parent is not None and any(child is not entry and _links(child) and _DATES.search(text_of(child))
                                   and len(text_of(child)) <= 300 for child in parent):
         return "entry"
     return where
+
+
+def _link_share(node) -> float:
+    """The share of node's words (dates and numbers aside) that are link text."""
+    return sum(len(_WORD.findall(text_of(a))) for a in _links(node, 0)) / max(len(_WORD.findall(text_of(node))), 1)
 
 
 def _links(node, shortest: int = 4) -> list:
