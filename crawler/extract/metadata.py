@@ -38,6 +38,8 @@ _OUTLET_AFTER_DATE = re.compile(rf"(?:\d{{1,2}}:\d{{2}}(?::\d{{2}})?|\d{{1,2}}�
 _LINE_TAGS = ("span", "div", "p", "td", "li", "em", "i", "font", "h1", "h2", "h3", "h4", "b", "strong", "center",
               "small", "time", "dd")
 _UNDATED = re.compile(words("undated_container_words"), re.I)
+# a cheap test for a dated line before the costly ones: 2024-02, 2024年2月, 7/5/2005, May 3, 2005
+_ANY_DATE = re.compile(r"(?:19|20)\d\d\s*[-/.年]\s*\d|\d/(?:19|20)\d\d|,\s*(?:19|20)\d\d")
 _WORD = re.compile(r"[^\W\d_]")
 _DATES = re.compile(r"(?:19|20)\d\d\s*[-/.年]\s*\d{1,2}|\d{1,2}/\d{1,2}/(?:19|20)\d\d")
 # a reprint's closing citation: ——《滨河论坛》1998年3月号
@@ -209,7 +211,8 @@ def page_lines(doc, body_node) -> list[tuple[str, str]]:
             continue  # a container of many elements holds no single short line of its own
         own = squash(node.text or "" if node in ancestors else text_of(node))
         if own and len(own) <= 120:
-            lines.append((own, where if node in ancestors else _where(node, ancestors, where)))
+            lines.append((own, _where(node, ancestors, where) if node not in ancestors and _ANY_DATE.search(own)
+                           else where))
     return lines
 
 
@@ -219,24 +222,23 @@ def offer_datelines(found: Found, lines: list[tuple[str, str]], title: str | Non
     an unlabelled date elsewhere; never a listed line."""
     at = next((i for i, (line, where) in enumerate(lines) if title and title[:10] in line and where == "before"), None)
     beside = [line for line, where in lines[at + 1:] if where == "before"] if at is not None else []
-    labelled = [(line, value) for line, where in lines if where != "listed"
-                for key, value in fields_in_line(line) if key == "publish_time"]
     for line in beside:
-        if labelled_time := next((value for key, value in fields_in_line(line) if key == "publish_time"), None):
-            found.offer("publish_time", labelled_time, "line")
+        if labelled := [value for key, value in fields_in_line(line) if key == "publish_time"]:
+            found.offer("publish_time", labelled[0], "line")
         elif len(line) <= 80 and parse_publish_time(line, absolute_only=True):
-            _offer_dateline(found, line)
-    for _, value in labelled:
-        found.offer("publish_time", value, "line")
+            found.offer("publish_time", line, "line")
+            if m := _OUTLET_AFTER_DATE.search(line):
+                found.offer("source", m.group("source"), "line")
+    for line, where in lines:
+        for key, value in fields_in_line(line) if where != "listed" else ():
+            if key == "publish_time":
+                found.offer(key, value, "line")
     for line, where in lines:
         if where in ("before", "after") and len(line) <= 80 and parse_publish_time(line, absolute_only=True):
-            _offer_dateline(found, line, weak=True)
-
-
-def _offer_dateline(found: Found, line: str, weak: bool = False) -> None:
-    found.offer("publish_time", line, "line", weak)
-    if m := _OUTLET_AFTER_DATE.search(line):
-        found.offer("source", m.group("source"), "line")
+            found.offer("publish_time", line, "line", weak=True)
+            if m := _OUTLET_AFTER_DATE.search(line):
+                found.offer("source", m.group("source"), "line")
+            break  # the first; the rest of the page's dates are widgets' more often than not
 
 
 def _where(node, body_ancestors: set, where: str) -> str:
