@@ -1,6 +1,6 @@
 """The ways Chinese government text writes one thing, for search: a query term becomes the
 list of its spellings, and search finds any of them. Pure functions over text already made
-searchable (archive.dedup.searchable: simplified script, no quotation marks).
+searchable (textnorm.searchable: simplified script, no quotation marks).
 
 Five-year plans: the nth plan is written 十四五, 第十四个五年 or by its years, 2021—2025年
 (any dash, 至, ～; 年 after both years or only the last). From the third plan on the years
