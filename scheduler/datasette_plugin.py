@@ -84,14 +84,10 @@ def _date(value: str, tz: str, name: str) -> datetime | None:
         raise BadRequest(f"{name}: {value!r} is not a date (YYYY-MM-DD)") from None
 
 
-async def _in_thread(function, *args, **kwargs):
-    return await asyncio.to_thread(function, *args, **kwargs)
-
-
 async def home(request, datasette):
     archive, (database, tz) = _archive(datasette), _settings(datasette)
-    sites = await _in_thread(latest_articles, archive, PER_SITE)
-    plans = (await _in_thread(releases, archive))[:PLANS]
+    sites = await asyncio.to_thread(latest_articles, archive, PER_SITE)
+    plans = (await asyncio.to_thread(releases, archive))[:PLANS]
     for site in sites:
         for article in site["articles"]:
             article["time"] = local_time(article["publish_time"], tz, "day")
@@ -108,7 +104,7 @@ async def search_page(request, datasette):
     hits, error = [], None
     try:
         if args["q"]:
-            hits = await _in_thread(search, archive, args["q"], site=args["site"] or None,
+            hits = await asyncio.to_thread(search, archive, args["q"], site=args["site"] or None,
                                     date_from=_date(args["from"], tz, "from"), date_to=_date(args["to"], tz, "to"),
                                     limit=RESULTS)
     except BadRequest as exc:
@@ -130,7 +126,7 @@ async def search_page(request, datasette):
 
 async def article_page(request, datasette):
     archive, (database, tz) = _archive(datasette), _settings(datasette)
-    record = await _in_thread(article_record, archive, article_id=int(request.url_vars["id"]))
+    record = await asyncio.to_thread(article_record, archive, article_id=int(request.url_vars["id"]))
     if record is None:
         raise NotFound(f"no article {request.url_vars['id']} in the archive")
     record["time"] = local_time(record["publish_time"], tz, record["publish_time_precision"])
@@ -147,7 +143,7 @@ async def article_page(request, datasette):
 
 
 async def capture(request, datasette):
-    found = await _in_thread(raw_capture, _archive(datasette), int(request.url_vars["id"]))
+    found = await asyncio.to_thread(raw_capture, _archive(datasette), int(request.url_vars["id"]))
     if found is None:
         raise NotFound(f"no capture {request.url_vars['id']} in the archive")
     content_type, body = found
