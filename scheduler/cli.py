@@ -24,8 +24,7 @@ from sqlalchemy import func, select
 
 from archive import Archive, ArchiveError
 from archive.masking import mask_text, mask_url
-from archive.models import AlertIncident, Article, ArticleVersion, Attachment, Capture, CrawlRun, Site, utcnow
-from archive.urls import variants
+from archive.models import AlertIncident, Article, CrawlRun, Site, utcnow
 from crawler.config import DB_ENV, ConfigError, load_config
 from scheduler.runner import open_archive, reconcile_runs, run_crawl, watch_plans
 
@@ -409,37 +408,20 @@ def show(url: str, config_path: str, json_output: bool) -> None:
     Example:
       muniarchive show http://www.binhe.gov.cn/zwdt/202609/t20260901_100101.html
     """
+    from archive.queries import article_record
+
     config = load_config(config_path)
-    archive = open_archive(config)
-    with archive.session() as session:
-        article = session.scalars(select(Article).where(Article.canonical_url.in_(variants(url)))).first()
-        if article is None:
-            raise click.ClickException(f"{url}: not in the archive {mask_url(config.database_url)}")
-        versions = session.execute(select(ArticleVersion.version, ArticleVersion.created_at)
-                                   .where(ArticleVersion.article_id == article.id)
-                                   .order_by(ArticleVersion.version)).all()
-        attachments = session.scalars(select(Attachment).where(Attachment.article_id == article.id)).all()
-        capture = session.get(Capture, article.capture_id) if article.capture_id else None
-        site_key = session.get(Site, article.site_id).key
+    record = article_record(open_archive(config), url=url)
+    if record is None:
+        raise click.ClickException(f"{url}: not in the archive {mask_url(config.database_url)}")
     tz = config.defaults.timezone
-    record = {
-        "site": site_key, "url": article.url, "title": article.title, "original_title": article.original_title,
-        "publish_time": article.publish_time.astimezone(ZoneInfo(tz)).isoformat() if article.publish_time else None,
-        "publish_time_precision": article.publish_time_precision, "source": article.source,
-        "reporters": article.reporters, "editors": article.editors, "body": article.body,
-        "version": article.version, "first_seen": article.first_seen, "last_seen": article.last_seen,
-        "versions": [{"version": v, "created_at": c} for v, c in versions],
-        "attachments": [{"url": a.url, "name": a.link_text, "status": a.status, "size": a.size, "sha256": a.sha256}
-                        for a in attachments],
-        "capture": {"fetched_at": capture.fetched_at, "http_status": capture.http_status,
-                    "encoding": capture.encoding, "encoding_step": capture.encoding_step,
-                    "declared_encoding": capture.declared_encoding, "bytes": capture.body_size} if capture else None,
-        "quality": article.quality,
-    }
+    if record["publish_time"]:
+        record["publish_time"] = record["publish_time"].astimezone(ZoneInfo(tz)).isoformat()
+    capture = record["capture"]
     if json_output:
         _print_json(record)
         return
-    console.print(f"[bold]{article.title}[/bold]")
+    console.print(f"[bold]{record['title']}[/bold]")
     for label, key in (("site", "site"), ("url", "url"), ("published", "publish_time"), ("source", "source"),
                        ("original title", "original_title"), ("version", "version")):
         if record[key]:
@@ -448,11 +430,11 @@ def show(url: str, config_path: str, json_output: bool) -> None:
         if record[key]:
             console.print(f"{label:>15}: {'、'.join(record[key])}")
     if capture:
-        console.print(f"{'encoding':>15}: {capture.encoding} (chosen by {capture.encoding_step})")
+        console.print(f"{'encoding':>15}: {capture['encoding']} (chosen by {capture['encoding_step']})")
     for a in record["attachments"]:
         console.print(f"{'attachment':>15}: {a['name']} [{a['status']}] {a['url']}")
     console.print()
-    console.print(article.body or "[red](no body extracted)[/red]", highlight=False)
+    console.print(record["body"] or "[red](no body extracted)[/red]", highlight=False)
 
 
 # ---------------------------------------------------------------------------- reading the archive
@@ -765,37 +747,24 @@ def export(fmt: str, site: str | None, date_from: str | None, date_to: str | Non
 @config_option
 @fail_cleanly
 def serve(host: str, port: int, config_path: str) -> None:
-    """Browse and search the archive in a web browser (Datasette), read-only.
+    """Read and search the archive in a web browser, read-only.
 
-    Full-text search on the article table (either script: search the simplified form),
-    canned queries for the latest articles per site, plan documents, recent runs and story
-    clusters, and every table as JSON or CSV. Runs until Ctrl-C.
+    The home page (/) has a search box (as `muniarchive search`: either script, every
+    spelling of a plan period), the newest articles per site and the latest plan releases;
+    each article has a page with its fields, attachments with their text, versions and the
+    raw capture. Datasette's table browser, with canned queries, is under /DATABASE. Runs
+    until Ctrl-C.
 
     \b
     Example:
       muniarchive serve --config config.yaml      # then open http://127.0.0.1:8001/
     """
-    from archive.db import sqlite_path
-    from scheduler.serve import metadata
+    from scheduler.serve import datasette_command
 
     config = load_config(config_path)
-    path = sqlite_path(config.database_url)
-    if path is None:
-        raise click.ClickException(f"archive {mask_url(config.database_url)}: serve needs a SQLite archive "
-                                   "(Datasette); for PostgreSQL use its own tools")
-    open_archive(config).close()  # creates or migrates it, so every table is there
-    folder = Path(tempfile.mkdtemp(prefix="muniarchive-serve-"))
-    (folder / "metadata.json").write_text(json.dumps(metadata(path.stem, config.defaults.timezone),
-                                                     ensure_ascii=False), encoding="utf-8")
-    plugins = folder / "plugins"
-    plugins.mkdir()
-    (plugins / "muniarchive_plugin.py").write_text("from scheduler.datasette_plugin import prepare_connection  # noqa\n",
-                                                   encoding="utf-8")
-    click.echo(f"serving {path} read-only at http://{host}:{port}/ (Ctrl-C stops)", err=True)
-    os.execvp(sys.executable, [sys.executable, "-m", "datasette", "serve", str(path), "--host", host,
-                               "--port", str(port), "--metadata", str(folder / "metadata.json"),
-                               "--plugins-dir", str(plugins),
-                               "--setting", "sql_time_limit_ms", "3000", "--setting", "default_page_size", "50"])
+    command = datasette_command(config.database_url, config.defaults.timezone, host, port)
+    click.echo(f"serving {mask_url(config.database_url)} read-only at http://{host}:{port}/ (Ctrl-C stops)", err=True)
+    os.execvp(command[0], command)
 
 
 # ---------------------------------------------------------------------------- extract
