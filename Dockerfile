@@ -1,4 +1,4 @@
-# muniarchive service image: the crawler (and the scheduler once it lands), archive on /data.
+# muniarchive service image: the scheduler under an init, the archive and crawl logs on /data.
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -7,6 +7,12 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     MUNIARCHIVE_CONFIG=/app/config.yaml \
     MUNIARCHIVE_DB=sqlite:////data/muniarchive.db
+
+# tini as PID 1: it forwards docker stop's SIGTERM to the scheduler and reaps the crawl
+# processes the scheduler leaves behind (a crawl killed at its timeout, a child of a killed crawl)
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends tini=0.19.* \
+    && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /app
 COPY pyproject.toml README.md ./
@@ -22,4 +28,5 @@ COPY config.yaml ./
 
 USER 10001
 VOLUME ["/data"]
+ENTRYPOINT ["/usr/bin/tini", "--"]
 CMD ["muniarchive", "scheduler", "start"]

@@ -17,20 +17,14 @@ from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
 
+from archive.masking import mask_url as describe_url  # the name the archive's messages use
+
 WRITER_CACHE_KIB = 128 * 1024
 BUSY_TIMEOUT_MS = 30_000
 
 
 class ArchiveError(Exception):
     """The archive cannot be used; str() is the one-line message for the user."""
-
-
-def describe_url(url: str) -> str:
-    """The URL with any password hidden, for messages."""
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
-        return url
 
 
 def sqlite_path(url: str) -> Path | None:
@@ -44,13 +38,12 @@ def create_archive_engine(url: str, cache_kib: int = WRITER_CACHE_KIB) -> Engine
     try:
         parsed = make_url(url)
     except ArgumentError:
-        raise ArchiveError(f"archive URL {url!r} is not a database URL (e.g. sqlite:///data/muniarchive.db)") from None
+        raise ArchiveError(f"archive URL {describe_url(url)!r} is not a database URL (e.g. sqlite:///data/muniarchive.db)") from None
     path = sqlite_path(url)
     if path is not None:
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise ArchiveError(f"archive {path}: cannot create its folder: {exc.strerror}") from None
+        if not path.parent.is_dir():  # a mistyped path: not a new empty archive somewhere
+            raise ArchiveError(f"archive {path}: the folder {path.parent} does not exist "
+                               "(create it, or correct archive.url / $MUNIARCHIVE_DB)")
         engine = create_engine(parsed, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
 
         @event.listens_for(engine, "connect")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import socket
 from datetime import UTC, datetime
 
 from sqlalchemy import (
@@ -80,6 +82,10 @@ class CrawlRun(Base):
     pid: Mapped[int | None] = mapped_column(Integer)
     # what started it: manual (`muniarchive crawl`, the demo), schedule, or retry (of a failed scheduled run)
     trigger: Mapped[str] = mapped_column(String(20), default="manual")
+    # the machine and process that made the row and watch it (the runner, or a crawl run alone):
+    # a run still `running` when both it and `pid` are gone was killed (scheduler.runner.reconcile_runs)
+    host: Mapped[str | None] = mapped_column(String(200), default=lambda: socket.gethostname())
+    owner_pid: Mapped[int | None] = mapped_column(Integer, default=lambda: os.getpid())
 
 
 class Capture(Base):
@@ -293,3 +299,15 @@ class PlanWatch(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     last_version_id: Mapped[int] = mapped_column(Integer, default=0)
     last_attachment_id: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class AlertDelivery(Base):
+    """One notification handed to one alert target: a target that was down is sent what it
+    missed at the next run, and the others are not sent it again."""
+
+    __tablename__ = "alert_delivery"
+    # what was sent: incident:<id>:opened, incident:<id>:recovered, plan_release:<id>:v<version>
+    subject: Mapped[str] = mapped_column(String(100), primary_key=True)
+    # the target: a digest of its URL (the URL itself holds secrets)
+    target: Mapped[str] = mapped_column(String(64), primary_key=True)
+    delivered_at: Mapped[datetime] = mapped_column(AwareDateTime, default=utcnow)

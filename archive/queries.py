@@ -1,14 +1,17 @@
-"""Reading the archive for people: search, story clusters, an article's history."""
+"""Reading the archive for people: search, story clusters, an article's history, everything on
+one article, the newest articles per site, a raw capture."""
 
 from __future__ import annotations
 
 import difflib
 import re
+import zlib
 from datetime import datetime
 
-from sqlalchemy import and_, column, func, literal_column, or_, select, table, text
+from sqlalchemy import and_, column, event, func, literal_column, or_, select, table, text
 
-from archive.models import Article, ArticleVersion, Site
+from archive.models import Article, ArticleVersion, Attachment, Capture, Site
+from archive.search_terms import expand
 from archive.store import Archive
 from archive.urls import variants
 from textnorm import QUOTES, searchable, simplified
@@ -26,20 +29,23 @@ def _phrase(term: str) -> str:
 
 def search(archive: Archive, query: str, *, site: str | None = None, date_from: datetime | None = None,
            date_to: datetime | None = None, limit: int = 20) -> list[dict]:
-    """Articles containing every term of `query` (space-separated), in either script.
+    """Articles containing every term of `query` (space-separated), in either script, each
+    term in any of its spellings (archive.search_terms: 十四五 = 第十四个五年 = 2021—2025年).
 
-    The index holds the simplified text (trigrams, FTS5): terms of three characters or more
-    are looked up in it and the newest WINDOW matches ranked by BM25. A query made only of
-    shorter terms (规划, 十四) cannot use trigrams: it scans from the newest article back and
-    lists matches newest first.
+    The index holds the simplified text (trigrams, FTS5): terms whose spellings all have three
+    characters or more are looked up in it and the newest WINDOW matches ranked by BM25. A
+    query made only of shorter terms (规划, 十四) cannot use trigrams: it scans from the newest
+    article back and lists matches newest first.
     """
-    terms = [term for term in (searchable(t) for t in query.split()) if term]
+    terms = [expand(term) for term in (searchable(t) for t in query.split()) if term]
     if not terms:
         return []
-    long_terms = [t for t in terms if len(t) >= 3]
-    conditions = [or_(_fts.c.title.like(f"%{t}%"), _fts.c.body.like(f"%{t}%")) for t in terms if len(t) < 3]
-    if long_terms:
-        conditions.append(text("article_fts MATCH :match").bindparams(match=" AND ".join(map(_phrase, long_terms))))
+    indexed = [spellings for spellings in terms if min(map(len, spellings)) >= 3]
+    conditions = [or_(*(or_(_fts.c.title.like(f"%{s}%"), _fts.c.body.like(f"%{s}%")) for s in spellings))
+                  for spellings in terms if spellings not in indexed]
+    if indexed:
+        match = " AND ".join("(" + " OR ".join(map(_phrase, spellings)) + ")" for spellings in indexed)
+        conditions.append(text("article_fts MATCH :match").bindparams(match=match))
     if site:
         conditions.append(Site.key == site)
     if date_from:
@@ -49,18 +55,19 @@ def search(archive: Archive, query: str, *, site: str | None = None, date_from: 
     matches = (select(_fts.c.rowid).select_from(_fts).join(Article, Article.id == _fts.c.rowid)
                .join(Site, Site.id == Article.site_id).where(and_(*conditions)))
     statement = (select(Article.id, Article.url, Article.title, Article.body, Article.publish_time, Site.key,
-                        (literal_column("bm25(article_fts)") if long_terms else literal_column("0")).label("score"))
+                        (literal_column("bm25(article_fts)") if indexed else literal_column("0")).label("score"))
                  .select_from(_fts).join(Article, Article.id == _fts.c.rowid).join(Site, Site.id == Article.site_id))
     with archive.session() as session:
-        if long_terms:
+        if indexed:
             # FTS5 walks matches newest first and stops at the WINDOW-th: that bounds the ranking
             floor = session.scalar(matches.order_by(_fts.c.rowid.desc()).limit(1).offset(WINDOW - 1)) or 0
             statement = statement.where(and_(*conditions), _fts.c.rowid >= floor).order_by(literal_column("score"))
         else:  # substrings too short for the trigram index: scan newest first, stop at the limit
             statement = statement.where(and_(*conditions)).order_by(_fts.c.rowid.desc())
         rows = session.execute(statement.limit(limit)).all()
-    return [{"site": row.key, "url": row.url, "title": row.title, "publish_time": row.publish_time,
-             "score": round(-float(row.score), 3) or 0.0, **snippet(row.body or "", terms)}
+    spellings = [s for term in terms for s in term]
+    return [{"id": row.id, "site": row.key, "url": row.url, "title": row.title, "publish_time": row.publish_time,
+             "score": round(-float(row.score), 3) or 0.0, **snippet(row.body or "", spellings)}
             for row in rows]
 
 
@@ -109,14 +116,14 @@ def stories(archive: Archive, site: str | None = None, limit: int = 50) -> list[
             for story_id, members in clusters.items()]
 
 
-def history(archive: Archive, url: str, diff_lines: int = 12) -> dict | None:
+def _article_id(session, url: str) -> int | None:
+    return session.scalars(select(Article.id).where(Article.canonical_url.in_(variants(url)))).first()
+
+
+def _versions(session, article_id: int, diff_lines: int) -> list[dict]:
     """An article's versions, oldest first, each with a short diff against the one before."""
-    with archive.session() as session:
-        article = session.scalars(select(Article).where(Article.canonical_url.in_(variants(url)))).first()
-        if article is None:
-            return None
-        versions = session.scalars(select(ArticleVersion).where(ArticleVersion.article_id == article.id)
-                                   .order_by(ArticleVersion.version)).all()
+    versions = session.scalars(select(ArticleVersion).where(ArticleVersion.article_id == article_id)
+                               .order_by(ArticleVersion.version)).all()
     out, previous = [], None
     for version in versions:
         entry = {"version": version.version, "created_at": version.created_at, "reason": version.reason,
@@ -130,4 +137,92 @@ def history(archive: Archive, url: str, diff_lines: int = 12) -> dict | None:
                                                   if len(lines) > diff_lines else [])
         out.append(entry)
         previous = version
-    return {"url": article.url, "title": article.title, "versions": out}
+    return out
+
+
+def history(archive: Archive, url: str, diff_lines: int = 12) -> dict | None:
+    """An article's versions, oldest first, each with a short diff against the one before."""
+    with archive.session() as session:
+        if (article_id := _article_id(session, url)) is None:
+            return None
+        article = session.get(Article, article_id)
+        return {"url": article.url, "title": article.title, "versions": _versions(session, article_id, diff_lines)}
+
+
+# government document fields (公开目录 tables) an archive may have as article columns
+DOCUMENT_FIELDS = ("index_number", "issuing_organ", "document_number", "written_date", "subject", "validity")
+
+
+def article_record(archive: Archive, *, article_id: int | None = None, url: str | None = None,
+                   diff_lines: int = 40) -> dict | None:
+    """Everything the archive holds on one article (by id or URL): its fields, the government
+    document fields its table has, versions with diffs, attachments with their text, the raw
+    capture and the story's other copies."""
+    with archive.session() as session:
+        if article_id is None and (article_id := _article_id(session, url or "")) is None:
+            return None
+        # every column, so document fields added by later revisions come along without a model change
+        row = session.execute(text("select * from article where id = :id").bindparams(id=article_id)).mappings().first()
+        if row is None:
+            return None
+        article = session.get(Article, article_id)
+        site = session.get(Site, article.site_id)
+        attachments = session.scalars(select(Attachment).where(Attachment.article_id == article_id)
+                                      .order_by(Attachment.id)).all()
+        capture = session.get(Capture, article.capture_id) if article.capture_id else None
+        copies = session.execute(
+            select(Article.id, Article.title, Article.url, Article.publish_time, Site.key).join(Site)
+            .where(Article.story_id == article.story_id, Article.id != article_id, Article.story_id.is_not(None))
+            .order_by(Article.publish_time)).all()
+        versions = _versions(session, article_id, diff_lines)
+    return {
+        "id": article.id, "site": site.key, "site_name": site.name, "url": article.url, "title": article.title,
+        "original_title": article.original_title, "publish_time": article.publish_time,
+        "publish_time_precision": article.publish_time_precision, "source": article.source,
+        "reporters": article.reporters, "editors": article.editors, "body": article.body,
+        "document": {name: row[name] for name in DOCUMENT_FIELDS if row.get(name) not in (None, "")},
+        "version": article.version, "first_seen": article.first_seen, "last_seen": article.last_seen,
+        "versions": versions,
+        "attachments": [{"url": a.url, "name": a.link_text, "file_name": a.file_name, "type": a.file_type,
+                         "status": a.status, "size": a.size, "sha256": a.sha256, "capture_id": a.capture_id,
+                         "text": a.text, "text_note": a.text_note} for a in attachments],
+        "capture": {"id": capture.id, "fetched_at": capture.fetched_at, "http_status": capture.http_status,
+                    "encoding": capture.encoding, "encoding_step": capture.encoding_step,
+                    "declared_encoding": capture.declared_encoding, "bytes": capture.body_size} if capture else None,
+        "copies": [{"id": c.id, "site": c.key, "title": c.title, "url": c.url, "publish_time": c.publish_time}
+                   for c in copies],
+        "quality": article.quality,
+    }
+
+
+def latest_articles(archive: Archive, per_site: int = 5) -> list[dict]:
+    """Each site with its newest articles by publish time."""
+    ranked = select(Article.id, Article.site_id, Article.title, Article.publish_time,
+                    func.row_number().over(partition_by=Article.site_id,
+                                           order_by=Article.publish_time.desc().nulls_last()).label("n")).subquery()
+    with archive.session() as session:
+        sites = session.scalars(select(Site).order_by(Site.key)).all()
+        rows = session.execute(select(ranked).where(ranked.c.n <= per_site).order_by(ranked.c.n)).all()
+    return [{"site": site.key, "name": site.name,
+             "articles": [{"id": r.id, "title": r.title, "publish_time": r.publish_time}
+                          for r in rows if r.site_id == site.id]}
+            for site in sites]
+
+
+def raw_capture(archive: Archive, capture_id: int) -> tuple[str, bytes] | None:
+    """A capture's stored bytes as received, with the content type its response declared."""
+    with archive.session() as session:
+        capture = session.get(Capture, capture_id)
+        if capture is None:
+            return None
+        headers = {key.lower(): value for key, value in (capture.headers or {}).items()}
+        return headers.get("content-type", "application/octet-stream"), zlib.decompress(capture.body_zlib)
+
+
+def read_only(url: str) -> Archive:
+    """The archive opened for reading only (what `muniarchive serve` answers from): SQLite
+    refuses every write on its connections, and nothing is migrated."""
+    archive = Archive(url, upgrade=False)
+    if archive.engine.dialect.name == "sqlite":
+        event.listen(archive.engine, "connect", lambda connection, _record: connection.execute("PRAGMA query_only=ON"))
+    return archive

@@ -8,19 +8,24 @@ shows it fixed:
 - ``extraction``  too many of a run's article pages could not be extracted (a layout change);
 - ``missed``      a due run was missed beyond the misfire grace (the scheduler was down).
 
-However many runs an incident lasts, it is notified once. A notification that could not be
-delivered is tried again at the site's next run.
+However many runs an incident lasts, it is notified once. Each target's delivery is recorded
+(alert_delivery): a target that was down is sent what it missed at the site's next run, and
+the targets that had it are not sent it again. A recovery goes to the targets that were told
+of the incident.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
+from dataclasses import dataclass
 
 import apprise
 from sqlalchemy import select
 
 from archive import Archive
-from archive.models import AlertIncident, CrawlRun, Site, utcnow
+from archive.masking import mask_url
+from archive.models import AlertDelivery, AlertIncident, CrawlRun, Site, utcnow
 from crawler.config import AlertSettings, ConfigError
 
 log = logging.getLogger("muniarchive.alerts")
@@ -33,10 +38,11 @@ HEADLINES = {
 }
 
 
-def redacted(url: str) -> str:
-    """An Apprise URL as it may be printed: secrets masked."""
-    service = apprise.Apprise.instantiate(url)
-    return service.url(privacy=True) if service else url.split("://", 1)[0] + "://…"
+@dataclass
+class Target:
+    key: str  # a digest of the URL: what its deliveries are recorded under
+    shown: str  # the URL with its secrets masked
+    service: apprise.Apprise  # this URL alone, so that its delivery is known apart from the others'
 
 
 def _open_incident(session, site_id: int, kind: str) -> AlertIncident | None:
@@ -48,19 +54,25 @@ class Alerts:
     def __init__(self, settings: AlertSettings, archive: Archive):
         self.settings = settings
         self.archive = archive
-        self.apprise = apprise.Apprise()
+        self._targets: list[Target] = []
         for index, url in enumerate(settings.resolved_urls()):
-            if not self.apprise.add(url):
-                raise ConfigError(f"alerts.urls[{index}]: {redacted(url)!r} is not an Apprise URL")
+            service = apprise.Apprise()
+            if not service.add(url):
+                raise ConfigError(f"alerts.urls[{index}]: {mask_url(url)!r} is not an Apprise URL")
+            self._targets.append(Target(hashlib.sha256(url.encode()).hexdigest()[:32], mask_url(url), service))
 
     @property
     def targets(self) -> list[str]:
-        return [service.url(privacy=True) for service in self.apprise]
+        return [target.shown for target in self._targets]
 
     # ------------------------------------------------------------------ evaluation
 
     def after_run(self, run: CrawlRun) -> None:
-        """Open or close the site's incidents from a finished scheduled run."""
+        """Open or close the site's incidents from a finished scheduled run, then send what is due."""
+        self._evaluate(run)
+        self._deliver(run.site_id)
+
+    def _evaluate(self, run: CrawlRun) -> None:
         if run.status in ("failed", "timed_out"):
             self._open(run.site_id, "failed", f"run {run.status.replace('_', ' ')}: {run.error or 'no error recorded'}",
                        run)
@@ -88,6 +100,7 @@ class Alerts:
     def missed(self, site_id: int, due: str) -> None:
         self._open(site_id, "missed", f"the run due at {due} was missed beyond the misfire grace "
                                       "(was the scheduler stopped?)", None)
+        self._deliver(site_id)
 
     def _usually_has_new(self, run: CrawlRun) -> bool:
         lookback = self.settings.lookback_runs
@@ -102,9 +115,10 @@ class Alerts:
     # ------------------------------------------------------------------ plan releases
 
     def plan_releases(self) -> int:
-        """Notify each new or changed plan release once; returns how many were sent. One not
-        delivered is tried again after the next run. With no targets configured, releases are
-        marked as reported without sending (adding a target later does not replay history)."""
+        """Send each new or changed plan release to every target once; returns how many releases
+        every target now has. A target that missed one is sent it after the next run. With no
+        targets configured, releases are marked as reported without sending (adding a target
+        later does not replay history)."""
         from archive.plans import mark, releases
 
         done = []
@@ -115,61 +129,85 @@ class Alerts:
             body = (f"region: {release.region}\nstage: {release.stage_label} ({release.stage})\n"
                     f"period: {release.period or '-'}\npublished: {published}\n"
                     f"document: {release.title}\n{release.url}\n")
-            if not len(self.apprise) or self._notify(title, body, apprise.NotifyType.INFO):
+            if self._send(f"plan_release:{release.id}:v{release.version}", title, body, apprise.NotifyType.INFO):
                 done.append(release.id)
         mark(self.archive, done, "notified_at")
-        return len(done) if len(self.apprise) else 0
+        return len(done) if self._targets else 0
 
     # ------------------------------------------------------------------ incidents
 
     def _open(self, site_id: int, kind: str, reason: str, run: CrawlRun | None) -> None:
         with self.archive.sessions.begin() as session:
-            incident = _open_incident(session, site_id, kind)
-            if incident is None:
-                incident = AlertIncident(site_id=site_id, kind=kind, reason=reason, run_id=run.id if run else None,
-                                         opened_at=utcnow())
-                session.add(incident)
-                session.flush()
+            if _open_incident(session, site_id, kind) is None:
+                session.add(AlertIncident(site_id=site_id, kind=kind, reason=reason, run_id=run.id if run else None,
+                                          opened_at=utcnow()))
                 log.warning("incident %s: %s", kind, reason)
-            if incident.notified_at is None:
-                site = session.get(Site, site_id)
-                title = f"[muniarchive] {site.key}: {HEADLINES[kind]}"
-                if self._notify(title, self._body(site, incident, run), apprise.NotifyType.FAILURE):
-                    incident.notified_at = utcnow()
 
     def _close(self, site_id: int, kind: str, run: CrawlRun) -> None:
         with self.archive.sessions.begin() as session:
             incident = _open_incident(session, site_id, kind)
-            if incident is None:
-                return
-            incident.closed_at, incident.closed_by_run_id = utcnow(), run.id
-            log.info("incident %s closed by run %s", kind, run.id)
-            site = session.get(Site, site_id)
-            if incident.notified_at is None:  # the opening never reached anyone: neither need the recovery
-                incident.recovery_notified_at = incident.closed_at
-                return
-            title = f"[muniarchive] {site.key} recovered: {HEADLINES[kind]}"
-            body = (f"site: {site.key} ({site.name})\nrun: {run.id} succeeded\n"
-                    f"incident opened {incident.opened_at:%Y-%m-%d %H:%M:%S %Z}: {incident.reason}\n")
-            if self._notify(title, body, apprise.NotifyType.SUCCESS):
-                incident.recovery_notified_at = utcnow()
+            if incident is not None:
+                incident.closed_at, incident.closed_by_run_id = utcnow(), run.id
+                log.info("incident %s closed by run %s", kind, run.id)
 
-    @staticmethod
-    def _body(site: Site, incident: AlertIncident, run: CrawlRun | None) -> str:
-        lines = [f"site: {site.key} ({site.name})", f"run: {run.id if run else 'none'}",
-                 f"reason: {incident.reason}"]
+    def _deliver(self, site_id: int) -> None:
+        """Send the site's incidents and recoveries to the targets that have not had them."""
+        with self.archive.session() as session:
+            site = session.get(Site, site_id)
+            pending = session.scalars(select(AlertIncident).where(
+                AlertIncident.site_id == site_id,
+                (AlertIncident.closed_at.is_(None) & AlertIncident.notified_at.is_(None))
+                | (AlertIncident.closed_at.is_not(None) & AlertIncident.recovery_notified_at.is_(None)))).all()
+        for incident in pending:
+            opened = f"incident:{incident.id}:opened"
+            done = {}
+            if incident.closed_at is None:
+                title = f"[muniarchive] {site.key}: {HEADLINES[incident.kind]}"
+                if self._send(opened, title, self._body(site, incident), apprise.NotifyType.FAILURE):
+                    done["notified_at"] = utcnow()
+            else:
+                title = f"[muniarchive] {site.key} recovered: {HEADLINES[incident.kind]}"
+                body = (f"site: {site.key} ({site.name})\nrun: {incident.closed_by_run_id} succeeded\n"
+                        f"incident opened {incident.opened_at:%Y-%m-%d %H:%M:%S %Z}: {incident.reason}\n")
+                # only the targets that were told of the incident are told it is over
+                if self._send(f"incident:{incident.id}:recovered", title, body, apprise.NotifyType.SUCCESS,
+                              only=self._delivered(opened)):
+                    done["recovery_notified_at"] = utcnow()
+            if done:
+                with self.archive.sessions.begin() as session:
+                    for field, value in done.items():
+                        setattr(session.get(AlertIncident, incident.id), field, value)
+
+    def _body(self, site: Site, incident: AlertIncident) -> str:
+        lines = [f"site: {site.key} ({site.name})", f"run: {incident.run_id or 'none'}", f"reason: {incident.reason}"]
+        run = self.archive.get_run(incident.run_id) if incident.run_id else None
         if run is not None and run.log_path:
             lines.append(f"log: {run.log_path}")
         return "\n".join(lines) + "\n"
 
-    def _notify(self, title: str, body: str, notify_type) -> bool:
-        if not len(self.apprise):
-            return False
-        try:
-            delivered = self.apprise.notify(title=title, body=body, notify_type=notify_type)
-        except Exception as exc:  # a notification plug-in must never take the scheduler down
-            log.warning("alert not delivered: %s", exc)
-            return False
-        if not delivered:
-            log.warning("alert not delivered to every target: %s", title)
-        return bool(delivered)
+    # ------------------------------------------------------------------ delivery
+
+    def _delivered(self, subject: str) -> set[str]:
+        with self.archive.session() as session:
+            return set(session.scalars(select(AlertDelivery.target).where(AlertDelivery.subject == subject)))
+
+    def _send(self, subject: str, title: str, body: str, notify_type, only: set[str] | None = None) -> bool:
+        """Send `subject` to each target (of `only`, when given) that has not had it; each
+        delivery is recorded as it succeeds. True when every one of them now has it."""
+        delivered = self._delivered(subject)
+        everyone = True
+        for target in self._targets:
+            if target.key in delivered or (only is not None and target.key not in only):
+                continue
+            try:
+                sent = target.service.notify(title=title, body=body, notify_type=notify_type)
+            except Exception as exc:  # a notification plug-in must never take the scheduler down
+                log.warning("alert not delivered to %s: %s", target.shown, exc)
+                sent = False
+            if not sent:
+                log.warning("alert not delivered to %s (tried again after the next run): %s", target.shown, title)
+                everyone = False
+                continue
+            with self.archive.sessions.begin() as session:
+                session.add(AlertDelivery(subject=subject, target=target.key, delivered_at=utcnow()))
+        return everyone

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import os
 import shutil
 import signal
 import sys
@@ -22,11 +23,10 @@ from rich.table import Table
 from sqlalchemy import func, select
 
 from archive import Archive, ArchiveError
-from archive.db import describe_url
-from archive.models import AlertIncident, Article, ArticleVersion, Attachment, Capture, CrawlRun, Site, utcnow
-from archive.urls import variants
-from crawler.config import ConfigError, load_config
-from scheduler.runner import run_crawl, watch_plans
+from archive.masking import mask_text, mask_url
+from archive.models import AlertIncident, Article, CrawlRun, Site, utcnow
+from crawler.config import DB_ENV, ConfigError, load_config
+from scheduler.runner import open_archive, reconcile_runs, run_crawl, watch_plans
 
 CONFIG_ENV = "MUNIARCHIVE_CONFIG"
 # export reads each page once, in order: a large page cache would only hold memory
@@ -46,6 +46,18 @@ def fail_cleanly(command):
             raise click.ClickException(str(exc)) from None
 
     return wrapper
+
+
+def check_sites(config, keys, archive: Archive | None = None) -> None:
+    """Every key names a site of the config (or, given the archive, one it holds runs or
+    articles of); else the one-line error."""
+    known = [site.key for site in config.sites]
+    if archive is not None:
+        with archive.session() as session:
+            known += [key for key in session.scalars(select(Site.key).order_by(Site.key)) if key not in known]
+    for key in keys:
+        if key is not None and key not in known:
+            raise click.ClickException(f"unknown site {key!r} (known: {', '.join(known) or 'none'})")
 
 
 config_option = click.option(
@@ -123,8 +135,9 @@ def crawl(sites: tuple[str, ...], all_sites: bool, config_path: str, json_output
     config = load_config(config_path)
     if all_sites == bool(sites):
         raise click.UsageError("name one or more sites, or give --all")
-    keys = [s.key for s in config.sites] if all_sites else [config.site(k).key for k in sites]
-    archive = Archive(config.database_url)
+    check_sites(config, sites)
+    keys = [s.key for s in config.sites] if all_sites else list(sites)
+    archive = open_archive(config)
     results = crawl_sites(config, keys, archive)
     if json_output:
         _print_json([r.__dict__ for r in results])
@@ -149,6 +162,12 @@ def scheduler_group() -> None:
     """The service that crawls every site on its schedule."""
 
 
+def _masked_record(record: logging.LogRecord) -> bool:
+    """Every URL a log line quotes (an alert target, an archive, a page) with its secrets masked."""
+    record.msg, record.args = mask_text(record.getMessage()), None
+    return True
+
+
 @scheduler_group.command("start")
 @config_option
 @fail_cleanly
@@ -170,11 +189,13 @@ def scheduler_start(config_path: str) -> None:
 
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(_masked_record)
     # our own lines say what APScheduler would (skipped and missed runs), in fewer words
     logging.getLogger("apscheduler").setLevel(logging.ERROR)
     logging.getLogger("alembic").setLevel(logging.WARNING)
     config = load_config(config_path)
-    archive = Archive(config.database_url)
+    archive = open_archive(config)
     service = SchedulerService(config, archive)
     try:
         changes = service.start()
@@ -183,7 +204,7 @@ def scheduler_start(config_path: str) -> None:
     signal.signal(signal.SIGTERM, lambda *_: service.stop())
     signal.signal(signal.SIGINT, lambda *_: service.stop())
     tz = config.defaults.timezone
-    click.echo(f"scheduler started: {len(config.sites)} sites, archive {describe_url(archive.url)}, time zone {tz}")
+    click.echo(f"scheduler started: {len(config.sites)} sites, archive {mask_url(archive.url)}, time zone {tz}")
     click.echo("alerts to: " + (", ".join(service.alerts.targets) or "nobody "
                                 "(no alerts.urls in the config)"))
     click.echo("jobs: " + ("; ".join(changes) if changes else "unchanged"))
@@ -211,7 +232,7 @@ def jobs(config_path: str, json_output: bool) -> None:
     from scheduler.service import job_spec, stored_jobs
 
     config = load_config(config_path)
-    archive = Archive(config.database_url)
+    archive = open_archive(config)
     tz = config.defaults.timezone
     stored = {job.site: job for job in stored_jobs(config, archive)}
     data = []
@@ -280,7 +301,8 @@ def status(config_path: str, json_output: bool) -> None:
       muniarchive status --json
     """
     config = load_config(config_path)
-    archive = Archive(config.database_url)
+    archive = open_archive(config)
+    reconcile_runs(archive)
     data = [site_status(archive, site.key, utcnow()) for site in config.sites]
     if json_output:
         _print_json(data)
@@ -338,7 +360,9 @@ def runs(site: str | None, limit: int, config_path: str, json_output: bool) -> N
       muniarchive runs --site binhe-gov --json
     """
     config = load_config(config_path)
-    archive = Archive(config.database_url)
+    archive = open_archive(config)
+    check_sites(config, [site], archive)
+    reconcile_runs(archive)
     with archive.session() as session:
         query = select(CrawlRun, Site.key).join(Site).order_by(CrawlRun.id.desc()).limit(limit)
         if site:
@@ -346,8 +370,8 @@ def runs(site: str | None, limit: int, config_path: str, json_output: bool) -> N
         rows = session.execute(query).all()
     data = [{
         "run": run.id, "site": key, "status": run.status, "started_at": run.started_at,
-        "finished_at": run.finished_at, "exit_code": run.exit_code, "error": run.error,
-        "stats": run.stats, "log": run.log_path,
+        "finished_at": run.finished_at, "exit_code": run.exit_code, "error": run.error and mask_text(run.error),
+        "stats": _masked_stats(run.stats), "log": run.log_path,
     } for run, key in rows]
     if json_output:
         _print_json(data)
@@ -364,6 +388,14 @@ def runs(site: str | None, limit: int, config_path: str, json_output: bool) -> N
     console.print(table)
 
 
+def _masked_stats(stats: dict | None) -> dict:
+    stats = dict(stats or {})
+    if stats.get("failed_urls"):
+        stats["failed_urls"] = [{key: mask_text(value) if isinstance(value, str) else value
+                                 for key, value in failure.items()} for failure in stats["failed_urls"]]
+    return stats
+
+
 @cli.command()
 @click.argument("url")
 @config_option
@@ -376,37 +408,20 @@ def show(url: str, config_path: str, json_output: bool) -> None:
     Example:
       muniarchive show http://www.binhe.gov.cn/zwdt/202609/t20260901_100101.html
     """
+    from archive.queries import article_record
+
     config = load_config(config_path)
-    archive = Archive(config.database_url)
-    with archive.session() as session:
-        article = session.scalars(select(Article).where(Article.canonical_url.in_(variants(url)))).first()
-        if article is None:
-            raise click.ClickException(f"{url}: not in the archive {config.database_url}")
-        versions = session.execute(select(ArticleVersion.version, ArticleVersion.created_at)
-                                   .where(ArticleVersion.article_id == article.id)
-                                   .order_by(ArticleVersion.version)).all()
-        attachments = session.scalars(select(Attachment).where(Attachment.article_id == article.id)).all()
-        capture = session.get(Capture, article.capture_id) if article.capture_id else None
-        site_key = session.get(Site, article.site_id).key
+    record = article_record(open_archive(config), url=url)
+    if record is None:
+        raise click.ClickException(f"{url}: not in the archive {mask_url(config.database_url)}")
     tz = config.defaults.timezone
-    record = {
-        "site": site_key, "url": article.url, "title": article.title, "original_title": article.original_title,
-        "publish_time": article.publish_time.astimezone(ZoneInfo(tz)).isoformat() if article.publish_time else None,
-        "publish_time_precision": article.publish_time_precision, "source": article.source,
-        "reporters": article.reporters, "editors": article.editors, "body": article.body,
-        "version": article.version, "first_seen": article.first_seen, "last_seen": article.last_seen,
-        "versions": [{"version": v, "created_at": c} for v, c in versions],
-        "attachments": [{"url": a.url, "name": a.link_text, "status": a.status, "size": a.size, "sha256": a.sha256}
-                        for a in attachments],
-        "capture": {"fetched_at": capture.fetched_at, "http_status": capture.http_status,
-                    "encoding": capture.encoding, "encoding_step": capture.encoding_step,
-                    "declared_encoding": capture.declared_encoding, "bytes": capture.body_size} if capture else None,
-        "quality": article.quality,
-    }
+    if record["publish_time"]:
+        record["publish_time"] = record["publish_time"].astimezone(ZoneInfo(tz)).isoformat()
+    capture = record["capture"]
     if json_output:
         _print_json(record)
         return
-    console.print(f"[bold]{article.title}[/bold]")
+    console.print(f"[bold]{record['title']}[/bold]")
     for label, key in (("site", "site"), ("url", "url"), ("published", "publish_time"), ("source", "source"),
                        ("original title", "original_title"), ("version", "version")):
         if record[key]:
@@ -415,11 +430,11 @@ def show(url: str, config_path: str, json_output: bool) -> None:
         if record[key]:
             console.print(f"{label:>15}: {'、'.join(record[key])}")
     if capture:
-        console.print(f"{'encoding':>15}: {capture.encoding} (chosen by {capture.encoding_step})")
+        console.print(f"{'encoding':>15}: {capture['encoding']} (chosen by {capture['encoding_step']})")
     for a in record["attachments"]:
         console.print(f"{'attachment':>15}: {a['name']} [{a['status']}] {a['url']}")
     console.print()
-    console.print(article.body or "[red](no body extracted)[/red]", highlight=False)
+    console.print(record["body"] or "[red](no body extracted)[/red]", highlight=False)
 
 
 # ---------------------------------------------------------------------------- reading the archive
@@ -458,7 +473,8 @@ def search(query: str, site: str | None, date_from: str | None, date_to: str | N
     from archive.queries import search as run_search
 
     config = load_config(config_path)
-    archive = Archive(config.database_url)
+    archive = open_archive(config)
+    check_sites(config, [site], archive)
     tz = config.defaults.timezone
     hits = run_search(archive, query, site=site, date_from=_date(date_from, tz, "--from"),
                       date_to=_date(date_to, tz, "--to"), limit=limit)
@@ -496,7 +512,9 @@ def stories(site: str | None, limit: int, config_path: str, json_output: bool) -
     from archive.queries import stories as list_stories
 
     config = load_config(config_path)
-    data = list_stories(Archive(config.database_url), site=site, limit=limit)
+    archive = open_archive(config)
+    check_sites(config, [site], archive)
+    data = list_stories(archive, site=site, limit=limit)
     tz = config.defaults.timezone
     if json_output:
         _print_json(data, tz)
@@ -525,9 +543,9 @@ def history(url: str, config_path: str, json_output: bool) -> None:
     from archive.queries import history as article_history
 
     config = load_config(config_path)
-    data = article_history(Archive(config.database_url), url)
+    data = article_history(open_archive(config), url)
     if data is None:
-        raise click.ClickException(f"{url}: not in the archive {describe_url(config.database_url)}")
+        raise click.ClickException(f"{url}: not in the archive {mask_url(config.database_url)}")
     tz = config.defaults.timezone
     if json_output:
         _print_json(data, tz)
@@ -559,8 +577,9 @@ def reprocess(sites: tuple[str, ...], config_path: str, json_output: bool) -> No
     from crawler.offline import reprocess as run_reprocess
 
     config = load_config(config_path)
-    keys = [config.site(k).key for k in sites] if sites else [s.key for s in config.sites]
-    archive = Archive(config.database_url)
+    check_sites(config, sites)
+    keys = list(sites) or [s.key for s in config.sites]
+    archive = open_archive(config)
     with _progress() as progress:
         task = progress.add_task("reprocessing", total=count_articles(archive, keys))
         results = run_reprocess(config, archive, keys, lambda n: progress.advance(task, n))
@@ -597,7 +616,8 @@ def import_text(folder: str, site_key: str, config_path: str, json_output: bool)
     from crawler.offline import import_text as run_import
 
     config = load_config(config_path)
-    archive = Archive(config.database_url)
+    check_sites(config, [site_key])
+    archive = open_archive(config)
     total = sum(1 for _ in Path(folder).rglob("*.txt"))
     with _progress() as progress:
         task = progress.add_task("importing", total=total)
@@ -647,7 +667,7 @@ def plans(only_new: bool, region: str | None, since: str | None, feed_path: str 
     from archive.plans import mark, release_record, releases, write_feed
 
     config = load_config(config_path)
-    archive = Archive(config.database_url)
+    archive = open_archive(config)
     tz = config.defaults.timezone
     watch_plans(config, archive)
     found = releases(archive, region=region, since=_date(since, tz, "--since"), not_yet="listed_at" if only_new else None)
@@ -708,9 +728,8 @@ def export(fmt: str, site: str | None, date_from: str | None, date_to: str | Non
     if fmt == "parquet" and out == "-":
         raise click.UsageError("parquet needs a file: give --out PATH")
     config = load_config(config_path)
-    if site:
-        config.site(site)
-    archive = Archive(config.database_url, cache_kib=EXPORT_CACHE_KIB)
+    archive = open_archive(config, cache_kib=EXPORT_CACHE_KIB)
+    check_sites(config, [site], archive)
     tz = config.defaults.timezone
     selection = Selection(site=site, date_from=_date(date_from, tz, "--from"), date_to=_date(date_to, tz, "--to"),
                           versions=versions)
@@ -728,39 +747,24 @@ def export(fmt: str, site: str | None, date_from: str | None, date_to: str | Non
 @config_option
 @fail_cleanly
 def serve(host: str, port: int, config_path: str) -> None:
-    """Browse and search the archive in a web browser (Datasette), read-only.
+    """Read and search the archive in a web browser, read-only.
 
-    Full-text search on the article table (either script: search the simplified form),
-    canned queries for the latest articles per site, plan documents, recent runs and story
-    clusters, and every table as JSON or CSV. Runs until Ctrl-C.
+    The home page (/) has a search box (as `muniarchive search`: either script, every
+    spelling of a plan period), the newest articles per site and the latest plan releases;
+    each article has a page with its fields, attachments with their text, versions and the
+    raw capture. Datasette's table browser, with canned queries, is under /DATABASE. Runs
+    until Ctrl-C.
 
     \b
     Example:
       muniarchive serve --config config.yaml      # then open http://127.0.0.1:8001/
     """
-    import os
-
-    from archive.db import sqlite_path
-    from scheduler.serve import metadata
+    from scheduler.serve import datasette_command
 
     config = load_config(config_path)
-    path = sqlite_path(config.database_url)
-    if path is None:
-        raise click.ClickException(f"archive {describe_url(config.database_url)}: serve needs a SQLite archive "
-                                   "(Datasette); for PostgreSQL use its own tools")
-    Archive(config.database_url).close()  # creates or migrates it, so every table is there
-    folder = Path(tempfile.mkdtemp(prefix="muniarchive-serve-"))
-    (folder / "metadata.json").write_text(json.dumps(metadata(path.stem, config.defaults.timezone),
-                                                     ensure_ascii=False), encoding="utf-8")
-    plugins = folder / "plugins"
-    plugins.mkdir()
-    (plugins / "muniarchive_plugin.py").write_text("from scheduler.datasette_plugin import prepare_connection  # noqa\n",
-                                                   encoding="utf-8")
-    click.echo(f"serving {path} read-only at http://{host}:{port}/ (Ctrl-C stops)", err=True)
-    os.execvp(sys.executable, [sys.executable, "-m", "datasette", "serve", str(path), "--host", host,
-                               "--port", str(port), "--metadata", str(folder / "metadata.json"),
-                               "--plugins-dir", str(plugins),
-                               "--setting", "sql_time_limit_ms", "3000", "--setting", "default_page_size", "50"])
+    command = datasette_command(config.database_url, config.defaults.timezone, host, port)
+    click.echo(f"serving {mask_url(config.database_url)} read-only at http://{host}:{port}/ (Ctrl-C stops)", err=True)
+    os.execvp(command[0], command)
 
 
 # ---------------------------------------------------------------------------- extract
@@ -811,6 +815,9 @@ def demo(keep: str | None, json_output: bool) -> None:
     from crawler.config import load_config as load
     from crawler.samplesites import SampleSites
 
+    # its own archive only, whatever the environment names (the Docker image sets $MUNIARCHIVE_DB):
+    # the crawls it starts inherit this environment
+    os.environ.pop(DB_ENV, None)
     workdir = Path(keep).resolve() if keep else Path(tempfile.mkdtemp(prefix="muniarchive-demo-"))
     workdir.mkdir(parents=True, exist_ok=True)
     archive_path = workdir / "archive.db"
@@ -825,7 +832,7 @@ def demo(keep: str | None, json_output: bool) -> None:
                 + yaml.safe_dump(sites.config(f"sqlite:///{archive_path}"), allow_unicode=True, sort_keys=False),
                 encoding="utf-8")
             config = load(config_path)
-            archive = Archive(config.database_url)
+            archive = open_archive(config)
             results = crawl_sites(config, [s.key for s in config.sites], archive)
             summary = []
             for result in results:

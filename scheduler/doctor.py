@@ -7,8 +7,10 @@ import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
 from archive import ArchiveError
-from archive.db import create_archive_engine, current_revision, describe_url, head_revision, sqlite_path
+from archive.db import create_archive_engine, current_revision, head_revision, sqlite_path
+from archive.masking import mask_text, mask_url
 from crawler.config import Config, ConfigError, load_config
+from scheduler.runner import makes_its_folder
 
 
 def _check(name: str, ok: bool, detail: str) -> dict:
@@ -16,9 +18,11 @@ def _check(name: str, ok: bool, detail: str) -> dict:
 
 
 def check_archive(config: Config) -> dict:
-    url = describe_url(config.database_url)
+    url = mask_url(config.database_url)
     path = sqlite_path(config.database_url)
     if path is not None and not path.exists():
+        if not path.parent.is_dir() and not makes_its_folder(config):
+            return _check("archive", False, f"{url}: the folder {path.parent} does not exist")
         return _check("archive", True, f"{url}: no file yet (the first crawl or scheduler start creates it)")
     try:
         engine = create_archive_engine(config.database_url)
@@ -29,7 +33,7 @@ def check_archive(config: Config) -> dict:
     except ArchiveError as exc:
         return _check("archive", False, str(exc))
     except Exception as exc:  # unreachable server, bad credentials, unreadable file
-        return _check("archive", False, f"{url}: {str(exc).splitlines()[0]}")
+        return _check("archive", False, f"{url}: {mask_text(str(exc).splitlines()[0])}")
     head = head_revision()
     if current == head:
         return _check("archive", True, f"{url}: reachable, schema at revision {head}")
@@ -41,16 +45,17 @@ def check_archive(config: Config) -> dict:
 def check_site(config: Config, site_key: str, timeout: float) -> dict:
     site = config.site(site_key)
     url = site.start_urls[0].url
+    shown = mask_url(url)
     request = urllib.request.Request(url, headers={"User-Agent": config.defaults.user_agent})
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
             size = len(response.read(2_000_000))
-            return _check(f"site {site.key}", True, f"{url}: HTTP {response.status}, {size} bytes")
+            return _check(f"site {site.key}", True, f"{shown}: HTTP {response.status}, {size} bytes")
     except urllib.error.HTTPError as exc:
-        return _check(f"site {site.key}", False, f"{url}: HTTP {exc.code}")
+        return _check(f"site {site.key}", False, f"{shown}: HTTP {exc.code}")
     except (urllib.error.URLError, OSError) as exc:
         reason = getattr(exc, "reason", exc)
-        return _check(f"site {site.key}", False, f"{url}: unreachable ({reason})")
+        return _check(f"site {site.key}", False, f"{shown}: unreachable ({reason})")
 
 
 def run_checks(config_path: str, timeout: float) -> list[dict]:

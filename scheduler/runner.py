@@ -9,17 +9,21 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from sqlalchemy import select, update
+
 from archive import Archive
-from archive.db import default_log_dir
+from archive.db import default_log_dir, sqlite_path
 from archive.models import CrawlRun, utcnow
-from crawler.config import Config
+from crawler.config import DB_ENV, Config
 
 STOP_GRACE_SECONDS = 30
 log = logging.getLogger(__name__)
@@ -35,6 +39,68 @@ class RunResult:
     stats: dict
     log_path: str
     plan_changes: list = field(default_factory=list)  # archive.plans.PlanChange found after the run
+
+
+def makes_its_folder(config: Config) -> bool:
+    """An archive path relative to the config file (the default data/muniarchive.db) has its
+    folder made on first use; any other path's folder must exist already."""
+    url = config.archive.url
+    return (not os.environ.get(DB_ENV) and url.startswith("sqlite:///")
+            and not Path(url.removeprefix("sqlite:///")).is_absolute())
+
+
+def open_archive(config: Config, **options) -> Archive:
+    """The config's archive, as every command opens it (created and migrated when needed)."""
+    path = sqlite_path(config.database_url)
+    if path is not None and makes_its_folder(config):
+        path.parent.mkdir(parents=True, exist_ok=True)
+    return Archive(config.database_url, **options)
+
+
+def pid_alive(pid: int, started_by: datetime | None = None) -> bool:
+    """Whether the process lives on this machine: not a zombie (killed, not yet reaped) and,
+    with `started_by`, started by then, so that a pid reused since (a restarted container
+    numbers its processes alike) is not taken for the process that had it."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # Linux; elsewhere kill() is all there is to go by
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+        boot = next(int(line.split()[1]) for line in Path("/proc/stat").read_text().splitlines()
+                    if line.startswith("btime "))
+    except (OSError, StopIteration, ValueError):
+        return True
+    started = datetime.fromtimestamp(boot + int(fields[19]) / os.sysconf("SC_CLK_TCK"), UTC)
+    # btime is whole seconds: a second's slack
+    return fields[0] != "Z" and (started_by is None or started <= started_by + timedelta(seconds=1))
+
+
+def reconcile_runs(archive: Archive) -> list[int]:
+    """Runs left `running` by processes that are gone (killed with SIGKILL, the machine
+    restarted) are recorded `interrupted`, keeping the stats they had written; returns their ids.
+    A run is alive while its crawl process or the process watching it (the runner, the
+    scheduler) lives; runs of another machine are left to that machine."""
+    host = socket.gethostname()
+    local_archive = sqlite_path(archive.url) is not None  # rows older than the host column: this machine's
+    with archive.session() as session:
+        running = session.execute(select(CrawlRun.id, CrawlRun.host, CrawlRun.pid, CrawlRun.owner_pid,
+                                         CrawlRun.started_at).where(CrawlRun.status == "running")).all()
+    # the owner made the row, so it was running by then; the crawl process starts after
+    gone = [run.id for run in running
+            if (run.host == host or (run.host is None and local_archive))
+            and not (run.owner_pid and pid_alive(run.owner_pid, started_by=run.started_at))
+            and not (run.pid and pid_alive(run.pid))]
+    if gone:
+        archive._write(lambda session: session.execute(
+            update(CrawlRun).where(CrawlRun.id.in_(gone), CrawlRun.status == "running")
+            .values(status="interrupted", finished_at=utcnow(),
+                    error="the crawl's processes ended without recording an outcome (killed?)")))
+        log.warning("runs %s were left running by processes that are gone: recorded interrupted",
+                    ", ".join(map(str, gone)))
+    return gone
 
 
 def _last_line(path: Path) -> str | None:
@@ -64,6 +130,7 @@ def run_crawl(config: Config, site_key: str, archive: Archive, *, timeout: float
     """Crawl one site in a child process and record the run. Setting `stop` (the scheduler
     shutting down) stops the crawl; the run is then recorded as interrupted."""
     site = config.site(site_key)
+    reconcile_runs(archive)  # a killed crawl of this site would otherwise stay `running` forever
     site_id = archive.ensure_site(**site.archive_fields())
     log_dir = Path(log_dir or default_log_dir(config.database_url))
     log_dir.mkdir(parents=True, exist_ok=True)

@@ -1,41 +1,49 @@
-"""`muniarchive serve`: Datasette over the SQLite archive, read-only, with canned queries.
+"""`muniarchive serve`: the archive in a web browser, read-only, on Datasette.
 
-Datasette opens the file read-only (it has no write plugins here), so browsing while crawls
-run is safe. Times in the canned queries are shown in the config's time zone (stored UTC).
+Datasette serves two things on one port: the reader's view (scheduler/datasette_plugin.py:
+a home page, search through archive.queries.search as the CLI does, article pages, raw
+captures) and, under /DATABASE, its own table browser with canned queries for power users.
+Datasette opens the file read-only, and the plugin reads through a connection SQLite keeps
+read-only, so browsing while crawls run is safe. Times in the canned queries are shown in
+the config's time zone (stored UTC), with the offset written out.
 """
 
 from __future__ import annotations
 
+import json
+import sys
+import tempfile
 from datetime import datetime
+from importlib import resources
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from archive import Archive, ArchiveError
+from archive.db import describe_url, sqlite_path
 
-def _offset(tz: str) -> str:
-    """SQLite datetime() modifier for the zone's current offset, e.g. '+8 hours'."""
-    hours = datetime.now(ZoneInfo(tz)).utcoffset().total_seconds() / 3600
-    return f"{hours:+g} hours"
+PLUGIN = "muniarchive"
+# the hooks scheduler/datasette_plugin.py implements: the file Datasette loads imports them
+HOOKS = ("register_routes",)
+
+
+def _offset(tz: str) -> tuple[str, str]:
+    """The zone's current offset as an SQLite datetime() modifier and as text: ('+8 hours', '+08:00')."""
+    now = datetime.now(ZoneInfo(tz))
+    return f"{now.utcoffset().total_seconds() / 3600:+g} hours", now.isoformat()[-6:]
 
 
 def metadata(database: str, tz: str) -> dict:
-    local = _offset(tz)
+    modifier, label = _offset(tz)
 
     def at(column: str) -> str:
-        return f"datetime({column}, '{local}')"
+        return f"strftime('%Y-%m-%d %H:%M', {column}, '{modifier}') || ' {label}'"
 
     queries = {
-        "search": {
-            "title": "Search articles",
-            "description": "Full-text search: substrings of three or more characters, in either script "
-                           "(十四五規劃 finds 十四五规划), best match first.",
-            "sql": f"""select site.key as site, {at('a.publish_time')} as published, a.title,
-snippet(article_fts, 1, '【', '】', '…', 24) as snippet, a.url
-from article_fts join article a on a.id = article_fts.rowid join site on site.id = a.site_id
-where article_fts match '"' || replace(muniarchive_searchable(:q), '"', '""') || '"' order by rank limit 50""",
-        },
         "latest_articles": {
             "title": "Latest articles per site",
             "description": "The newest ten articles of every site, by publish time.",
-            "sql": f"""select site.key as site, {at('a.publish_time')} as published, a.title, a.url, a.source
+            "sql": f"""select site.key as site, {at('a.publish_time')} as published, a.title, a.url, a.source,
+'/article/' || a.id as archived
 from (select *, row_number() over (partition by site_id order by publish_time desc) as n from article) a
 join site on site.id = a.site_id where a.n <= 10 order by site.key, a.publish_time desc""",
         },
@@ -44,7 +52,8 @@ join site on site.id = a.site_id where a.n <= 10 order by site.key, a.publish_ti
             "description": "Plans found by the plan-release watch: which plan, which stage (建议, 纲要草案, "
                            "征求意见稿, 印发, 中期评估, 调整/修订), where and when, newest first.",
             "sql": f"""select {at('p.published_at')} as published, p.region, p.stage_label as stage, p.period,
-p.plan_name, p.kind, p.title as document, p.url, {at('p.first_seen')} as first_seen, p.version
+p.plan_name, p.kind, p.title as document, p.url, '/article/' || p.article_id as archived,
+{at('p.first_seen')} as first_seen, p.version
 from plan_release p order by p.published_at desc, p.id desc""",
         },
         "recent_runs": {
@@ -53,13 +62,14 @@ from plan_release p order by p.published_at desc, p.id desc""",
             "sql": f"""select r.id as run, site.key as site, r.trigger, r.status, {at('r.started_at')} as started,
 round((julianday(r.finished_at) - julianday(r.started_at)) * 86400, 1) as seconds,
 json_extract(r.stats, '$.articles_new') as new, json_extract(r.stats, '$.articles_updated') as updated,
-json_extract(r.stats, '$.errors') as errors, r.error
+json_extract(r.stats, '$.errors') as errors, r.error, r.log_path as log
 from crawl_run r join site on site.id = r.site_id order by r.id desc limit 100""",
         },
         "story_clusters": {
             "title": "Story clusters",
             "description": "Articles carrying the same text on several URLs or sites (reprints).",
-            "sql": f"""select a.story_id as story, site.key as site, {at('a.publish_time')} as published, a.title, a.url
+            "sql": f"""select a.story_id as story, site.key as site, {at('a.publish_time')} as published, a.title, a.url,
+'/article/' || a.id as archived
 from article a join site on site.id = a.site_id
 where a.story_id in (select story_id from article where story_id is not null group by story_id
                      having count(*) > 1)
@@ -68,12 +78,15 @@ order by a.story_id desc, a.publish_time""",
     }
     return {
         "title": "muniarchive",
-        "description": "The archive of Chinese municipal news and government sites, read-only.",
+        "description": "The archive of Chinese municipal news and government sites, read-only. "
+                       "Search and read articles at /.",
+        "plugins": {PLUGIN: {"database": database, "timezone": tz}},
         "databases": {database: {
             "queries": queries,
             "tables": {
-                "article": {"fts_table": "article_fts", "fts_pk": "id", "sort_desc": "publish_time",
-                            "label_column": "title"},
+                # search is /search (archive.queries.search, as the CLI): the table's own FTS box
+                # would miss terms under three characters and other spellings of a plan period
+                "article": {"sort_desc": "publish_time", "label_column": "title"},
                 "capture": {"hidden": True},
                 "lsh_band": {"hidden": True},
                 "article_fingerprint": {"hidden": True},
@@ -83,3 +96,23 @@ order by a.story_id desc, a.publish_time""",
             },
         }},
     }
+
+
+def datasette_command(database_url: str, tz: str, host: str, port: int) -> list[str]:
+    """The `datasette serve` command line for this archive (created or migrated first, so
+    every table is there), with the reader's view plugged in."""
+    path = sqlite_path(database_url)
+    if path is None:
+        raise ArchiveError(f"archive {describe_url(database_url)}: serve needs a SQLite archive "
+                           "(Datasette); for PostgreSQL use its own tools")
+    Archive(database_url).close()
+    folder = Path(tempfile.mkdtemp(prefix="muniarchive-serve-"))
+    (folder / "metadata.json").write_text(json.dumps(metadata(path.stem, tz), ensure_ascii=False), encoding="utf-8")
+    plugins = folder / "plugins"
+    plugins.mkdir()
+    (plugins / "muniarchive_plugin.py").write_text(
+        f"from scheduler.datasette_plugin import {', '.join(HOOKS)}  # noqa\n", encoding="utf-8")
+    return [sys.executable, "-m", "datasette", "serve", str(path), "--host", host, "--port", str(port),
+            "--metadata", str(folder / "metadata.json"), "--plugins-dir", str(plugins),
+            "--template-dir", str(resources.files("scheduler") / "templates"),
+            "--setting", "sql_time_limit_ms", "3000", "--setting", "default_page_size", "50"]

@@ -34,12 +34,13 @@ from apscheduler.events import (
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.base import STATE_STOPPED
 
 from archive import Archive
 from archive.models import SchedulerLease, utcnow
 from crawler.config import Config, SiteConfig, cron_trigger
 from scheduler.alerts import Alerts
-from scheduler.runner import run_crawl
+from scheduler.runner import pid_alive, reconcile_runs, run_crawl
 
 log = logging.getLogger("muniarchive.scheduler")
 
@@ -48,6 +49,23 @@ HEARTBEAT_SECONDS = 10
 # a lease whose holder has not renewed it for this long belongs to a dead scheduler
 LEASE_STALE_SECONDS = 60
 JOBS_TABLE = "apscheduler_jobs"
+
+
+class _Scheduler(BackgroundScheduler):
+    """APScheduler's background scheduler, quiet on shutdown.
+
+    shutdown() marks the scheduler stopped, shuts the executor down, then wakes the main loop
+    so that it can exit; the loop processes the due jobs once more before it looks at the
+    state, and a job that came due while it was paused (during the stop grace) is submitted to
+    the closed executor: "RuntimeError: cannot schedule new futures after shutdown", logged as
+    an ERROR with its traceback on every SIGTERM. A stopped scheduler submits nothing; the due
+    job stays due in the job store and is made up at the next start, within the misfire grace.
+    """
+
+    def _process_jobs(self):
+        if self.state == STATE_STOPPED:
+            return None
+        return super()._process_jobs()
 
 
 class SchedulerRefused(Exception):
@@ -108,16 +126,6 @@ def scheduled_crawl(site_key: str) -> None:
 _service: SchedulerService | None = None
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 class SchedulerService:
     def __init__(self, config: Config, archive: Archive):
         self.config = config
@@ -138,7 +146,8 @@ class SchedulerService:
             return True
         # same machine: a holder process that is gone (or is this very process, reusing a dead
         # container's pid) is stale at once, without waiting for its heartbeat to age
-        return lease.host == socket.gethostname() and (lease.pid == os.getpid() or not _pid_alive(lease.pid))
+        return lease.host == socket.gethostname() and (lease.pid == os.getpid()
+                                                       or not pid_alive(lease.pid, started_by=lease.started_at))
 
     def start(self) -> list[str]:
         """Take the lease, sync jobs from the config, start; returns the job changes, one line each."""
@@ -151,8 +160,9 @@ class SchedulerService:
                 f"{holder.started_at:%Y-%m-%d %H:%M:%S} UTC, last heartbeat {age:.0f} s ago); "
                 f"stop it first, or wait {LEASE_STALE_SECONDS} s if it died")
         _service = self
+        reconcile_runs(self.archive)
         settings = self.config.scheduler
-        self.scheduler = BackgroundScheduler(
+        self.scheduler = _Scheduler(
             jobstores={"default": job_store(self.archive)},
             # one thread per site: a job holds its thread for the whole crawl (and its retries);
             # crawl_slots bounds how many crawls run at once

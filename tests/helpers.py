@@ -46,7 +46,7 @@ def local_time_text(article: Article) -> str:
 class Receiver:
     """An HTTP endpoint on 127.0.0.1 collecting what Apprise's json:// posts."""
 
-    def __init__(self):
+    def __init__(self, port: int = 0):
         self.received: list[dict] = []
         received = self.received
 
@@ -60,7 +60,7 @@ class Receiver:
             def log_message(self, *args):
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.port = self.server.server_address[1]
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 

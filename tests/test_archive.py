@@ -48,7 +48,7 @@ def test_naive_times_are_refused(tmp_path):
 def test_unusable_archive_location_is_one_clear_line(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")
-    with pytest.raises(ArchiveError, match="cannot create its folder"):
+    with pytest.raises(ArchiveError, match="does not exist"):
         Archive(f"sqlite:///{blocker / 'sub' / 'a.db'}")
     with pytest.raises(ArchiveError, match="is not a database URL"):
         Archive("not a url")

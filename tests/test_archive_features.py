@@ -91,7 +91,10 @@ def test_search_finds_either_script_with_either_script(sample_sites, config, arc
     for query in ("十四五规划", "十四五規劃"):
         hits = search(archive, query)
         assert {h["title"] for h in hits} == {"市政府与滨河大学签署战略合作协议", "市政府與濱河大學簽署戰略合作協議",
-                                              "我市“十四五”规划目标任务全面完成 “十五五”开局蓄势待发"}, query
+                                              "我市“十四五”规划目标任务全面完成 “十五五”开局蓄势待发",
+                                              # 第十四个五年规划: the same plan, spelled out
+                                              "滨河市人民政府关于印发滨河市国民经济和社会发展第十四个五年规划和"
+                                              "二〇三五年远景目标纲要的通知"}, query
         reprint = next(h for h in hits if h["site"] == "binhe-news" and h["title"].startswith("市政府與"))
         start, end = reprint["highlights"][0]
         assert reprint["snippet"][start:end] == "十四五”規劃"  # the page's own text and script
@@ -99,7 +102,7 @@ def test_search_finds_either_script_with_either_script(sample_sites, config, arc
     assert search(archive, "十四五", date_from=datetime(2026, 9, 20, tzinfo=UTC))[0]["site"] == "binhe-news"
     assert search(archive, "规划 海洋") and search(archive, "不存在的词语") == []
     out = cli("search", "十四五規劃", "--json", "--config", str(config.path))
-    assert len(json.loads(out.stdout)) == 3
+    assert len(json.loads(out.stdout)) == 4
 
 
 def test_reprocess_applies_new_rules_to_stored_captures_as_new_versions(sample_sites, config_path, archive):

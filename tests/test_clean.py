@@ -5,12 +5,21 @@ from hypothesis import strategies as st
 from crawler.clean import apply_rules, default_rules, find_mojibake, parse_rules, strip_pinyin
 from tests.conftest import SHARED
 
+TEXT = "滨河市召开安全生产工作会议，部署下一阶段重点工作。"
+
 
 @pytest.mark.parametrize("rule", default_rules(), ids=lambda r: r.name)
-def test_every_rule_matches_its_own_example_and_the_example_goes(rule):
-    assert rule.pattern.search(rule.example)
-    kept, fired = apply_rules([rule.example], default_rules())
-    assert rule.name in fired and rule.example not in kept
+def test_every_rule_matches_its_own_examples_and_they_go(rule):
+    for example in (rule.example, *rule.also):
+        assert rule.pattern.search(example), example
+        kept, fired = apply_rules([TEXT, example], default_rules())
+        assert rule.name in fired and example not in kept, example
+
+
+@pytest.mark.parametrize("rule", [r for r in default_rules() if r.keeps], ids=lambda r: r.name)
+def test_every_rule_leaves_the_article_text_it_names_alone(rule):
+    for sentence in rule.keeps:
+        assert apply_rules([TEXT, sentence], default_rules()) == ([TEXT, sentence], []), sentence
 
 
 def test_article_sentences_pass_the_rules_untouched():
@@ -22,8 +31,13 @@ def test_article_sentences_pass_the_rules_untouched():
 
 
 def test_drop_rest_removes_the_trailer():
-    kept, _ = apply_rules(["正文第一段。", "相关稿件：", "另一篇文章的标题"], default_rules())
-    assert kept == ["正文第一段。"]
+    kept, _ = apply_rules([TEXT, "相关稿件：", "另一篇文章的标题"], default_rules())
+    assert kept == [TEXT]
+
+
+def test_a_trailer_marker_above_the_text_drops_only_itself():
+    kept, fired = apply_rules(["相关新闻", TEXT, "第二段正文，介绍了会议的具体安排和要求。"], default_rules())
+    assert kept == [TEXT, "第二段正文，介绍了会议的具体安排和要求。"] and fired == ["recommendations"]
 
 
 def test_site_rules_are_data_too():

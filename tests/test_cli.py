@@ -1,6 +1,8 @@
 """The muniarchive command, run as a user would: a subprocess, its output and exit status."""
 
+import hashlib
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -11,17 +13,29 @@ import pytest
 MUNIARCHIVE = [sys.executable, "-m", "scheduler.cli"]
 
 
-def run(*args, check=True, timeout=300):
+def run(*args, check=True, timeout=300, env=None):
     result = subprocess.run([*MUNIARCHIVE, *map(str, args)], capture_output=True, text=True, timeout=timeout,
-                            cwd=Path(__file__).resolve().parents[1])
+                            cwd=Path(__file__).resolve().parents[1], env={**os.environ, **(env or {})})
     if check:
         assert result.returncode == 0, result.stderr + result.stdout
     return result
 
 
-def test_demo_crawls_the_sample_sites_and_keeps_the_archive(tmp_path):
+def folder_digest(folder: Path, leaving_out: Path) -> dict[str, str]:
+    return {str(path): hashlib.sha256(path.read_bytes()).hexdigest() for path in sorted(folder.rglob("*"))
+            if path.is_file() and leaving_out not in path.parents}
+
+
+def test_demo_crawls_the_sample_sites_and_keeps_the_archive(tmp_path, config_path):
+    # a configured archive holding data, named by the environment as in the Docker image
+    configured = run("crawl", "binhe-gov", "--config", config_path)
+    assert configured.returncode == 0
     keep = tmp_path / "demo"
-    summary = json.loads(run("demo", "--json", "--keep", keep).stdout)
+    before = folder_digest(config_path.parent, leaving_out=keep)
+    summary = json.loads(run("demo", "--json", "--keep", keep, env={
+        "MUNIARCHIVE_DB": f"sqlite:///{config_path.parent / 'archive.db'}",
+        "MUNIARCHIVE_CONFIG": str(config_path)}).stdout)
+    assert folder_digest(config_path.parent, leaving_out=keep) == before  # byte-identical, nothing added
     by_site = {row["site"]: row for row in summary["sites"]}
     assert {k: (v["articles"], v["attachments"], v["errors"], v["status"]) for k, v in by_site.items()} == {
         "binhe-gov": (14, 3, 0, "succeeded"),
@@ -62,7 +76,7 @@ def test_show_prints_the_record(tmp_path):
 
 @pytest.mark.parametrize("args, message", [
     (["crawl", "binhe-gov", "--config", "no-such.yaml"], "no-such.yaml: file not found"),
-    (["crawl", "nosuchsite"], "no site with key 'nosuchsite'"),
+    (["crawl", "nosuchsite"], "unknown site 'nosuchsite' (known: weifang-gov, "),
     (["crawl"], "name one or more sites, or give --all"),
 ])
 def test_mistakes_are_one_line_errors(args, message):
@@ -103,3 +117,33 @@ def test_extract_reads_saved_pages_and_text_dumps(tmp_path, sample_sites):
     assert (text["title"], text["source"], text["editors"]) == ("滨河港集装箱吞吐量创新高", "滨河日报", ["孙璟"])
     assert text["publish_time"] == "2026-09-03T08:30:12+08:00"
     assert text["body"] == "今年1至8月，滨河港完成集装箱吞吐量186万标准箱。"
+
+
+@pytest.mark.parametrize("command", [
+    ["runs", "--site", "nosuch"], ["search", "十四五", "--site", "nosuch"], ["stories", "--site", "nosuch"],
+    ["export", "--format", "jsonl", "--site", "nosuch"], ["reprocess", "--site", "nosuch"],
+    ["import-text", ".", "--site", "nosuch"], ["crawl", "nosuch"]])
+def test_an_unknown_site_is_a_one_line_error(command, config_path):
+    result = run(*command, "--config", config_path, check=False)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr.strip() == "Error: unknown site 'nosuch' (known: binhe-gov, changning-gov, binhe-news)"
+    assert result.stdout == ""
+
+
+def test_an_archive_in_a_folder_that_does_not_exist_is_a_one_line_error_and_nothing_is_made(tmp_path, config_path):
+    missing = tmp_path / "nonexistent" / "dir"
+    result = run("runs", "--config", config_path, check=False, env={"MUNIARCHIVE_DB": f"sqlite:///{missing}/x.db"})
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        f"Error: archive {missing}/x.db: the folder {missing} does not exist "
+        "(create it, or correct archive.url / $MUNIARCHIVE_DB)"]
+    assert not (tmp_path / "nonexistent").exists()
+    doctor = run("doctor", "--config", config_path, "--json", check=False, env={"MUNIARCHIVE_DB": f"sqlite:///{missing}/x.db"})
+    assert {c["check"]: c["ok"] for c in json.loads(doctor.stdout)}["archive"] is False
+
+    # a path relative to the config (the default data/muniarchive.db) has its folder made
+    relative = tmp_path / "fresh" / "config.yaml"
+    relative.parent.mkdir()
+    relative.write_text("archive:\n  url: sqlite:///data/muniarchive.db\n", encoding="utf-8")
+    assert run("runs", "--config", relative).returncode == 0
+    assert (relative.parent / "data" / "muniarchive.db").exists()

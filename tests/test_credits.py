@@ -103,7 +103,7 @@ def test_closing_bracket_after_the_last_sentence(closing, names):
     "实习记者",
     "学习目的",
     "图片新闻",
-    "编辑推荐",
+    "摄影比赛",
 ])
 def test_what_is_not_a_credit_stays_in_the_body(line):
     article = extract(SENTENCES[0], line, *SENTENCES[1:])

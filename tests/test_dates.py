@@ -26,13 +26,21 @@ FETCHED = datetime(2026, 1, 5, 10, 0, tzinfo=CHINA)
     ("发表时间： 06/02/2022 - 13:48", "2022-02-06T13:48+08:00", "minute"),
     ("25/12/2021", "2021-12-25", "day"),
     ("本页面最后修订于2022年2月9日 (星期三) 08:16。", "2022-02-09T08:16+08:00", "minute"),
+    ("2007-08-20-23:59:59", "2007-08-20T23:59:59+08:00", "second"),  # firstpublishedtime <meta>
+    ("Saturday, September 10th, 2005 10:56 am", "2005-09-10T10:56+08:00", "minute"),
+    ("Posted on Sep 3, 2019 at 7:32 pm", "2019-09-03T19:32+08:00", "minute"),
+    ("March 1, 2024", "2024-03-01", "day"),
+    ("21 2024年02月", "2024-02-21", "day"),  # day and year-month in separate elements
+    ("212024-02", "2024-02-21", "day"),
+    ("2024.02 21", "2024-02-21", "day"),
 ])
 def test_forms(text, iso, precision):
     found = parse_publish_time(text, FETCHED)
     assert (found.isoformat(), found.precision) == (iso, precision)
 
 
-@pytest.mark.parametrize("text", ["二〇三五年远景目标", "到2025年，全市", "第十四个五年规划", "", "共186万人次"])
+@pytest.mark.parametrize("text", ["二〇三五年远景目标", "到2025年，全市", "第十四个五年规划", "", "共186万人次",
+                                  "May 2024 report"])
 def test_years_and_numbers_in_text_are_not_dates(text):
     assert parse_publish_time(text, FETCHED) is None
 
@@ -41,6 +49,8 @@ def test_years_and_numbers_in_text_are_not_dates(text):
     ("http://x.gov.cn/zwdt/202012/t20201202_6116434.html", "2020-12-02"),
     ("http://x.gov.cn/art/2021/1/20/art_1506270_59028240.html", "2021-01-20"),
     ("http://news.x.com/system/2026/08/21/105825502.shtml", "2026-08-21"),
+    ("http://epaper.x.com/xzrb/202202/13/content_128707.html", "2022-02-13"),
+    ("http://www.x.com/2024-02/13/c_1130.htm", "2024-02-13"),
 ])
 def test_dates_from_urls(url, day):
     assert publish_time_from_url(url).isoformat() == day

@@ -12,12 +12,19 @@ import yaml
 ACTIONS = ("drop_line", "drop_rest", "strip")
 
 
+# a paragraph long enough to be the article's text: a trailer marker before any such line is a
+# widget above the text (a comment count, a 相关新闻 tab), not the start of the page's trailer
+_TEXT_BEGUN = 20
+
+
 @dataclass(frozen=True)
 class Rule:
     name: str
     pattern: re.Pattern
     action: str
     example: str
+    also: tuple[str, ...] = ()  # more forms the rule must match (tests check each)
+    keeps: tuple[str, ...] = ()  # article text that looks alike and must pass untouched
 
 
 def parse_rules(text: str) -> tuple[Rule, ...]:
@@ -32,7 +39,8 @@ def compile_rules(entries: list[dict]) -> tuple[Rule, ...]:
         action = entry.get("action", "drop_line")
         if action not in ACTIONS:
             raise ValueError(f"rule {entry.get('name')!r}: action {action!r} is not one of {', '.join(ACTIONS)}")
-        rules.append(Rule(entry["name"], re.compile(entry["pattern"]), action, entry["example"]))
+        rules.append(Rule(entry["name"], re.compile(entry["pattern"]), action, entry["example"],
+                          tuple(entry.get("also", ())), tuple(entry.get("keeps", ()))))
     return tuple(rules)
 
 
@@ -43,7 +51,10 @@ def default_rules() -> tuple[Rule, ...]:
 
 
 def apply_rules(paragraphs: list[str], rules: tuple[Rule, ...]) -> tuple[list[str], list[str]]:
-    """Return the paragraphs that remain and the names of the rules that fired."""
+    """Return the paragraphs that remain and the names of the rules that fired.
+
+    A drop_rest rule ends the text only once the text has begun; above it, it drops its line.
+    """
     kept: list[str] = []
     fired: list[str] = []
     for paragraph in paragraphs:
@@ -56,7 +67,7 @@ def apply_rules(paragraphs: list[str], rules: tuple[Rule, ...]) -> tuple[list[st
             if rule.action == "strip":
                 text = rule.pattern.sub("", text).strip()
                 continue
-            if rule.action == "drop_rest":
+            if rule.action == "drop_rest" and any(len(line) >= _TEXT_BEGUN for line in kept):
                 stop = True
             text = ""
             break

@@ -17,18 +17,21 @@ from datetime import datetime, tzinfo
 
 from crawler.clean import apply_rules, default_rules, find_mojibake, strip_pinyin
 from crawler.clean.boilerplate import Rule
-from crawler.extract.body import find_body, lines_outside, paragraphs_of, trim_edges
+from crawler.extract.body import end_at_closing_credits, find_body, lines_outside, paragraphs_of, trim_edges
 from crawler.extract.credits import ROLES, credits_in_text, forum_poster, settle_credits, take_credit_lines
-from crawler.extract.dates import CHINA, PublishTime, parse_publish_time, publish_time_from_url
+from crawler.extract.dates import CHINA, PublishTime, parse_publish_time
 from crawler.extract.decode import Decoded, decode_body
 from crawler.extract.document import CJK, DROP_TAGS, find_links, parse, remove, squash
 from crawler.extract.labels import fields_in_line, is_metadata_line
 from crawler.extract.metadata import (
     Found,
     clean_source,
+    offer_datelines,
     offer_lines_outside,
     offer_page_metadata,
     page_fallbacks,
+    page_lines,
+    publish_time_of,
     take_metadata_lines,
 )
 from crawler.extract.title import guess_title, strip_title_suffix
@@ -117,7 +120,7 @@ def extract_from_html(html: str, url: str, options: ExtractOptions | None = None
         article.quality["warnings"].append("no article body found")
     paragraphs = paragraphs_of(body_node) if body_node is not None else []
     return _complete(article, paragraphs, found, options, lambda: lines_outside(doc, body_node),
-                     lambda: guess_title(doc, body_node), fallbacks)
+                     lambda: guess_title(doc, body_node), fallbacks, lambda: page_lines(doc, body_node))
 
 
 def extract_from_text(text: str, url: str, options: ExtractOptions | None = None) -> Article:
@@ -147,7 +150,8 @@ def extract_from_text(text: str, url: str, options: ExtractOptions | None = None
 
 
 def _complete(article: Article, paragraphs: list[str], found: Found, options: ExtractOptions,
-              outside_lines, headline, fallbacks: list[tuple[str, str, str]] = ()) -> Article:
+              outside_lines, headline, fallbacks: list[tuple[str, str, str]] = (),
+              dated_lines=lambda: []) -> Article:
     """The steps after the body's paragraphs are known, shared by HTML pages and text dumps.
 
     `fallbacks` (field, value, origin: JSON-LD, journal <meta>, a forum poster) count only
@@ -165,15 +169,17 @@ def _complete(article: Article, paragraphs: list[str], found: Found, options: Ex
     title_value = found.get("title", (None,))[0] or headline()
     article.title = strip_title_suffix(title_value) if title_value else None
 
-    paragraphs, credits = take_credit_lines(cleaned)  # credit lines at the body's edges, a lead's brackets
+    # credit lines at the body's edges (after the text is cut at its editor's line, which stays for them)
+    paragraphs, credits = take_credit_lines(end_at_closing_credits(cleaned))
     # 4. the page's own metadata lines: in the body (then removed) and around the title
     paragraphs = take_metadata_lines(paragraphs, found)
     if not all(key in found for key in ("source", "publish_time", "reporters", "editors")):
         offer_lines_outside(found, outside_lines(), article.title)
+    offer_datelines(found, dated_lines(), article.title)
 
     for key, value, origin in fallbacks:
         if key not in ROLES:  # credits weigh theirs against what the page prints: settle_credits
-            found.offer(key, value, origin)
+            found.offer(key, value, origin, weak=True)
     if article.title is None and "title" in found:
         article.title = found["title"][0]
 
@@ -181,12 +187,8 @@ def _complete(article: Article, paragraphs: list[str], found: Found, options: Ex
     paragraphs = trim_edges(paragraphs, article.title, found)
     credits.update(credits_in_text(paragraphs))
 
-    if "publish_time" in found:
-        value, origin = found["publish_time"]
-        article.publish_time = parse_publish_time(value, options.fetched_at, options.tz)
-        article.publish_time_origin = origin if article.publish_time else None
-    if article.publish_time is None and (from_url := publish_time_from_url(article.url, options.tz)):
-        article.publish_time, article.publish_time_origin = from_url, "url"
+    article.publish_time, article.publish_time_origin = publish_time_of(found, article.url, options.fetched_at,
+                                                                        options.tz)
 
     article.source = clean_source(found["source"][0]) if "source" in found else None
     settled = settle_credits(found, credits, fallbacks)

@@ -18,11 +18,17 @@ from crawler.extract.credits import (
 )
 from crawler.extract.dates import parse_publish_time
 from crawler.extract.document import BLOCK_TAGS, CJK, DROP_TAGS, SENTENCE_END, select, squash, text_of
+from crawler.extract.labels import LABELS, is_metadata_line
 from crawler.extract.metadata import Found
 from crawler.extract.vocabulary import VOCABULARY, words
 
 KNOWN_BODY_SELECTORS = tuple(VOCABULARY["body_selectors"])
 _UNLIKELY = re.compile(words("unlikely_container_words"), re.I)
+_EDITOR_LINE = re.compile(rf"^[（(【\[]?\s*(?:{LABELS['editors']})\s*[:：/]")
+_PLAYER = re.compile(words("player_words"), re.I)
+_PROSE_MARK = re.compile(r"[。，,]")
+_HEADING_CHARS = 12
+_NOT_HEADING = re.compile(r"[\d，。！？；,.!?;]|[:：].")
 
 
 def find_body(doc, selector: str | None):
@@ -43,7 +49,8 @@ def _densest(doc):
     unlikely = {node for marked in doc.xpath("//*[@id or @class]")
                 if _UNLIKELY.search(f"{marked.get('id') or ''} {marked.get('class') or ''}") for node in marked.iter()}
     scores: dict = {}
-    link_chars = {a: len(text_of(a)) for a in doc.iter("a")}  # blocks nest: count each link once
+    # per link: its characters, punctuation and CJK characters; blocks nest: count each link once
+    in_links = {a: _counts(text_of(a)) for a in doc.iter("a")}
     for block in doc.iter("p", "div", "td", "section", "li"):
         if block in unlikely:
             continue
@@ -51,9 +58,15 @@ def _densest(doc):
         own += "".join(text_of(c) for c in block if c.tag in ("span", "strong", "b", "font", "em", "a"))
         if len(own.strip()) < 10:
             continue
-        link_text = sum(link_chars.get(a, 0) for a in block.iter("a"))
+        link_text = link_marks = link_cjk = 0
+        for a in block.iter("a"):
+            chars, marks, cjk = in_links.get(a, (0, 0, 0))
+            link_text, link_marks, link_cjk = link_text + chars, link_marks + marks, link_cjk + cjk
         density = link_text / max(len(own), 1)
-        score = (own.count("，") + own.count("。") + own.count(",") + 1) * max(0.0, 1 - density)
+        # punctuation inside links is a list of headlines (a forum's reply tree), not prose
+        _, marks, cjk = _counts(own)
+        base = 1 if cjk - link_cjk >= 10 else 0
+        score = (max(0, marks - link_marks) + base) * max(0.0, 1 - density)
         parent = block.getparent()
         if parent is not None:
             scores[parent] = scores.get(parent, 0) + score
@@ -63,55 +76,163 @@ def _densest(doc):
     if not scores:
         return None
     best = max(scores, key=scores.get)
-    return best if scores[best] >= 3 else None
+    return _with_data_tables(best) if scores[best] >= 3 else None
+
+
+def _with_data_tables(best):  # rule-usage: general because notices with tables (quotas, lists) are a CMS staple
+    """The body and the data tables that follow it (a notice's table of quotas or subjects):
+    their cells hold no sentences to score, yet they are the text's. A table of data has rows
+    of several cells and no links; a page's footer or link box is not one."""
+    box = best
+    while (parent := box.getparent()) is not None and sum(1 for c in parent if squash(text_of(c))) == 1:
+        box = parent  # a wrapper holding only the body
+    tables = []
+    for sibling in box.itersiblings():
+        if not squash(text_of(sibling)):
+            continue
+        if sibling.tag != "table" or sibling.find(".//a") is not None:
+            break
+        rows = sibling.findall(".//tr")
+        if len(rows) < 3 or sum(len(row.findall("td")) >= 2 for row in rows) < len(rows) / 2:
+            break
+        tables.append(sibling)
+    return box.getparent() if tables and box.getparent() is not None else best
+
+
+def _counts(text: str) -> tuple[int, int, int]:
+    """Characters, sentence punctuation (，。,) and CJK characters of a text."""
+    return len(text), text.count("，") + text.count("。") + text.count(","), len(CJK.findall(text))
 
 
 def paragraphs_of(node) -> list[str]:
     """Text of a body node split at block boundaries (<p>, <div>, <br> ...), blank lines dropped.
 
     A line that is mostly link text (related links, a forum's thread list, navigation) is
-    not prose and is left out.
+    not prose and is left out; so is the heading over such links and, when they share an
+    element that opens with the heading, everything in it (a related-articles box with its
+    teasers). Search links a page sets inside a sentence, （图片-新闻-网页）, are left out too.
     """
-    lines: list[tuple[list[str], int]] = [([], 0)]
+    lines: list[list] = [["", 0, None]]  # text, link characters, the element the text starts in
 
-    def add(text: str, in_link: bool) -> None:
-        parts, link_chars = lines[-1]
-        parts.append(text)
+    def add(text: str, in_link: bool, element) -> None:
+        line = lines[-1]
+        if line[2] is None and text.strip():
+            line[2] = element
+        line[0] += text
         if in_link:
-            lines[-1] = (parts, link_chars + len(text.strip()))
+            line[1] += len(text.strip())
 
     def walk(element, in_link: bool) -> None:
         tag = element.tag if isinstance(element.tag, str) else ""
         in_link = in_link or tag == "a"
         block = tag in BLOCK_TAGS
         if block:
-            lines.append(([], 0))
+            lines.append(["", 0, None])
         if element.text:
-            add(element.text, in_link)
+            add(element.text, in_link, element)
         for child in element:
-            if isinstance(child.tag, str) and child.tag not in DROP_TAGS:
+            if isinstance(child.tag, str) and child.tag not in DROP_TAGS and not _link_cluster(child) \
+                    and not _player_text(child):
                 walk(child, in_link)
             if child.tail:
-                add(child.tail, in_link)
+                add(child.tail, in_link, element)
         if block:
-            lines.append(([], 0))
+            lines.append(["", 0, None])
 
     walk(node, False)
-    out = []
-    for parts, link_chars in lines:
-        text = squash("".join(parts))
-        if text and link_chars <= 0.5 * len(text.replace(" ", "")):
-            out.append(text)
-    return out
+    texts = [(squash(text), link_chars, element) for text, link_chars, element in lines]
+    texts = [(text, link_chars > 0.5 * len(text.replace(" ", "")), element) for text, link_chars, element in texts if text]
+    boxes: set = set()
+    headings: set[int] = set()
+    for index, (text, is_link, element) in enumerate(texts):
+        if not is_link and element not in boxes and (run := _heads_links(texts, index)):
+            headings.update(run)
+            if (box := _box_of(element, text, node)) is not None:
+                boxes.update(box.iter())
+    return [text for index, (text, is_link, element) in enumerate(texts)
+            if not is_link and index not in headings and element not in boxes]
+
+
+def _link_cluster(element) -> bool:  # rule-usage: general because it is structure, not words
+    """An inline bracket holding only links and separators: （图片-新闻-网页）."""
+    if element.tag in BLOCK_TAGS or len(element) < 2 or any(child.tag != "a" for child in element):
+        return False
+    rest = (element.text or "") + "".join(child.tail or "" for child in element)
+    return bool(re.fullmatch(r"\s*[（(\[【]?[\s\-|/·、]*[）)\]】]?\s*", rest))
+
+
+def _player_text(element) -> bool:  # rule-usage: general because any embedded player names itself so
+    """A player's caption or controls: short text in an element its id or class names as a player
+    (a box of the article's own text may be named video too, so its text must be short)."""
+    if not _PLAYER.search(f"{element.get('id') or ''} {element.get('class') or ''}"):
+        return False
+    text = squash(text_of(element))
+    return len(text) <= 60 and not SENTENCE_END.search(text)
+
+
+def _heads_links(texts: list[tuple[str, bool, object]], index: int) -> range | None:
+    """The lines of a heading over a list of links (相关阅读, 今日焦点：, or a column name set one
+    character a line), if the line opens one: short, no sentence, digit or label：value in it,
+    and at least two link lines follow. The links are not prose; nor is their heading."""
+    heading, at = texts[index][0], index + 1
+    while len(heading) == 1 and at < len(texts) and len(texts[at][0]) == 1 and not texts[at][1]:
+        at += 1  # one character a line: 今 / 日 / 推 / 荐
+    following = texts[at:at + 2]
+    if (len(heading) <= _HEADING_CHARS and not _NOT_HEADING.search(heading)
+            and len(following) == 2 and all(is_link for _, is_link, _ in following)):
+        return range(index, at)
+    return None
+
+
+def _box_of(element, heading: str, body):
+    """The largest element that opens with the heading and holds less than half the body's
+    text: the box of links (and teasers) the heading names; None if the heading's own element
+    holds more (the heading is one line among the text's)."""
+    limit = len(squash(text_of(body))) / 2
+    box = None
+    for candidate in (element, *element.iterancestors()):
+        if candidate is body:
+            break
+        text = squash(text_of(candidate))
+        if not text.startswith(heading) or len(text) > limit:
+            break
+        box = candidate
+    return box
+
+
+def end_at_closing_credits(paragraphs: list[str]) -> list[str]:  # rule-usage: general because Chinese news closes with the editor
+    """An article ends at its editor's line (责任编辑：…) and the label lines after it: what the
+    body box holds past them (another article's card, the outlet's name) is the page's. Only
+    near the end: a line holding a third of the text after it is no closing credit."""
+    for index in range(len(paragraphs) - 1, -1, -1):
+        if _EDITOR_LINE.match(paragraphs[index]):
+            end = index + 1
+            while end < len(paragraphs) and is_metadata_line(paragraphs[end]):
+                end += 1
+            after = sum(map(len, paragraphs[end:]))
+            return paragraphs[:end] if after * 3 < sum(map(len, paragraphs[:index])) else paragraphs
+    return paragraphs
+
+
+def _is_headline(line: str, title: str | None) -> bool:
+    """The headline printed again, whole, in part, or with a blog's decoration (标题 - -)."""
+    return bool(title) and (line == title or (len(line) >= 4 and line in title)
+                            or (title in line and len(line) <= len(title) + 4))
+
+
 def trim_edges(paragraphs: list[str], title: str | None, found: Found) -> list[str]:
     """Drop what pages print around an article but is not its text: at the head, the
     headline again, a ——subtitle, the author's bare name, a dateline; bylines at either end.
     """
     start = 0
+    # what sits above the headline printed again, if no prose: its kicker (引题), a title bar
+    headline_at = max((i for i, line in enumerate(paragraphs[:6]) if _is_headline(line, title)), default=0)
+    if any(len(line) > 40 or _PROSE_MARK.search(line) for line in paragraphs[:headline_at]):
+        headline_at = 0
     after_title = False
     for line in paragraphs[:6]:
         was_after_title = after_title
-        after_title = bool(title) and (line == title or (len(line) >= 4 and line in title))
+        after_title = _is_headline(line, title)
         if after_title or (start < 3 and line.startswith(("——", "--")) and len(line) <= 40):
             pass  # the headline again, or a ——subtitle
         elif m := NAME_SOURCE.match(line):
@@ -124,7 +245,7 @@ def trim_edges(paragraphs: list[str], title: str | None, found: Found) -> list[s
                 found.offer("reporters", line, "byline")
         elif len(line) <= 40 and parse_publish_time(line, absolute_only=True) and not SENTENCE_END.search(line):
             found.offer("publish_time", line, "line")
-        else:
+        elif start >= headline_at:
             break
         start += 1
     end = len(paragraphs)

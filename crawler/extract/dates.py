@@ -17,7 +17,8 @@ _CN_DIGITS = {"〇": 0, "○": 0, "零": 0, "Ｏ": 0, "O": 0, "一": 1, "二": 2
 _CN_NUM = "〇○零Ｏ一二三四五六七八九十"
 
 _SEP = r"\s*[-/.年]\s*"
-_TIME = r"(?:\s*(?:[T\s]|日\s*)?\s*(?:[（(]?(?:星期|周|週)[一二三四五六日天][)）]?\s*)?(?P<H>[01]?\d|2[0-3])\s*[:：时]\s*(?P<M>[0-5]\d)(?:\s*[:：分]\s*(?P<S>[0-5]\d))?)?"
+# 2007-08-20-23:59:59 (firstpublishedtime <meta>) joins date and clock with a hyphen
+_TIME = r"(?:\s*(?:[T\s]|-(?=\d{1,2}:)|日\s*)?\s*(?:[（(]?(?:星期|周|週)[一二三四五六日天][)）]?\s*)?(?P<H>[01]?\d|2[0-3])\s*[:：时]\s*(?P<M>[0-5]\d)(?:\s*[:：分]\s*(?P<S>[0-5]\d))?)?"
 _ABSOLUTE = re.compile(
     r"(?<!\d)(?P<y>(?:19|20)\d\d)" + _SEP + r"(?P<m>1[0-2]|0?[1-9])" + _SEP.replace("年", "月")
     + r"(?P<d>3[01]|[12]\d|0?[1-9])(?!\d)\s*日?" + _TIME
@@ -36,6 +37,17 @@ _PARTIAL = re.compile(
 _CN_DATE = re.compile(
     rf"(?P<y>[{_CN_NUM}]{{4}})年(?P<m>[{_CN_NUM}]{{1,2}})月(?P<d>[{_CN_NUM}]{{1,3}})日"
 )
+# Saturday, September 10th, 2005 10:56 am; Sep 10, 2005: blog platforms in English templates
+_MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+_ENGLISH = re.compile(
+    r"\b(?P<mon>(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*)\.?\s+(?P<d>3[01]|[12]\d|0?[1-9])"
+    r"(?:st|nd|rd|th)?,?\s+(?P<y>(?:19|20)\d\d)\b"
+    r"(?:[\s,]*(?:at\s+)?(?P<H>[01]?\d|2[0-3]):(?P<M>[0-5]\d)(?::(?P<S>[0-5]\d))?\s*(?P<ampm>[ap]\.?m\.?)?)?", re.I)
+# a day and a year-month printed in separate elements (a big 21 over 2024年02月, or after it)
+# read together: only a line holding nothing else, so a day is not taken from running text
+_SPLIT_DAY = re.compile(
+    r"^\s*(?:(?P<d>3[01]|[12]\d|0?[1-9])\s*(?P<y>(?:19|20)\d\d)\s*[-/.年]\s*(?P<m>1[0-2]|0?[1-9])\s*月?"
+    r"|(?P<y2>(?:19|20)\d\d)\s*[-/.年]\s*(?P<m2>1[0-2]|0?[1-9])\s*月?\s+(?P<d2>3[01]|[12]\d|0?[1-9])\s*日?)\s*$")
 _RELATIVE = re.compile(r"(?P<n>\d+)\s*(?P<unit>分钟|小時|小时|天|日)前|(?P<word>刚刚|剛剛|今天|昨天|前天)")
 _URL_DATES = [
     re.compile(r"/t(?P<y>20\d\d)(?P<m>\d\d)(?P<d>\d\d)_"),
@@ -108,6 +120,10 @@ def parse_publish_time(text: str, reference: datetime | None = None, tz: tzinfo 
             return _build(_cn_number(m["y"]), _cn_number(m["m"]), _cn_number(m["d"]), None, tz)
         except (KeyError, ValueError):
             pass
+    if m := _SPLIT_DAY.match(text):
+        return _build(int(m["y"] or m["y2"]), int(m["m"] or m["m2"]), int(m["d"] or m["d2"]), None, tz)
+    if m := _ENGLISH.search(text):
+        return _english(m, tz)
     if m := _COMPACT.search(text):
         return _build(int(m["y"]), int(m["m"]), int(m["d"]), None, tz)
     if absolute_only:  # a bare year and month in running text is rarely the publish date
@@ -148,6 +164,19 @@ def _slashed(m: re.Match, tz: tzinfo) -> PublishTime | None:
     precision = "second" if m["S"] else "minute" if m["H"] else "day"
     try:
         value = datetime(int(m["y"]), month, day, hour or 0, int(m["M"] or 0), int(m["S"] or 0), tzinfo=tz)
+    except ValueError:
+        return None
+    return PublishTime(value, precision)
+
+
+def _english(m: re.Match, tz: tzinfo) -> PublishTime | None:
+    hour = int(m["H"]) if m["H"] else 0
+    if m["ampm"]:
+        hour = hour % 12 + (12 if m["ampm"][0].lower() == "p" else 0)
+    precision = "second" if m["S"] else "minute" if m["H"] else "day"
+    try:
+        value = datetime(int(m["y"]), _MONTHS.index(m["mon"][:3].lower()) + 1, int(m["d"]), hour,
+                         int(m["M"] or 0), int(m["S"] or 0), tzinfo=tz)
     except ValueError:
         return None
     return PublishTime(value, precision)

@@ -12,9 +12,15 @@ from crawler.extract.vocabulary import words
 # the last separator, then a short site name
 _TITLE_SUFFIX = re.compile(r"\s*(?:[_|｜]|--|\s[-–—]\s|-(?=[^-\s]{2,12}$))\s*[^_|｜]{1,20}$")
 _UNBALANCED = re.compile(r"^[^【（(「《]*[】）)」》]")
+_MARKUP = re.compile(r"</?[a-zA-Z][^<>]*>")
+_DECORATION = re.compile(r"^[*■□●○◆◇★☆▲△▶►※·•\s]+(?=\S)")
+# a site or column name is a name: a part of <title> with these is the headline (新华视界｜河北遵化：…)
+_SENTENCE_MARKS = re.compile(r"[，、“”！？。；：]")
+_CATEGORY = re.compile(r"[\[【][^\]】]{1,12}[\]】]\s*")
+_DATE_ONLY = re.compile(r"^[\d\s年月日:：/.\-]+$")
 _PRIVATE_USE = re.compile(r"[\ue000-\uf8ff]")
 # <title> parts: 标题 - 频道 - 网站, 网站 - 标题, 栏目--网站
-_TITLE_SEPARATOR = re.compile(r"\s*(?:--|——|::|\s[-–—]\s|[_|｜]|-(?=\S))\s*")
+_TITLE_SEPARATOR = re.compile(r"\s*(?:--|——|::|\s[-–—]\s|[_|｜>»]|-(?=\S))\s*")
 # what a site or column name ends with (the parts of <title> that are not the headline)
 _SITE_NAME = re.compile(rf"(?:{words('site_name_endings')})$", re.I)
 # an old bulletin board's subject line: 主题：…
@@ -38,7 +44,13 @@ def guess_title(doc, body_node=None) -> str | None:
         page_title = squash(doc.get("title") or "")
     og = [squash(x) for x in doc.xpath('//meta[@property="og:title"]/@content')]
     headline_part, site_parts = _title_parts(page_title)
+    if headline_part and headline_part in _menu_links(doc):
+        site_parts, headline_part = site_parts + [headline_part], None  # 网站>栏目: a column, in the menu
     near = _headings_before(doc, body_node) if body_node is not None else []
+    # a headline the body repeats as its first line, less a category link before it: [文化]标题
+    first = next((line for t in body_node.itertext() if (line := squash(t))), "") if body_node is not None else ""
+    if len(first) >= 4 and any(text.endswith(first) and _CATEGORY.fullmatch(text[:-len(first)]) for text, _ in near):
+        return first
 
     def echoes(text: str) -> bool:
         if text == headline_part and len(text) >= 2:
@@ -80,6 +92,8 @@ def guess_title(doc, body_node=None) -> str | None:
 def _title_parts(page_title: str) -> tuple[str | None, list[str]]:
     """(the headline part of <title> or None, the site and column names in it)."""
     parts = [p for p in _TITLE_SEPARATOR.split(page_title) if p and p.lower() != "null"]
+    if len(parts) == 1 and _SITE_NAME.search(parts[0]) and CJK.search(parts[0]):
+        parts = parts[0].split()  # 标题 blogger  天极Blog: spaces set the site's words apart
     if len(parts) < 2:
         site = bool(parts) and bool(_SITE_NAME.search(parts[0]))
         return (None, parts) if site else (parts[0] if parts else None, [])
@@ -87,6 +101,11 @@ def _title_parts(page_title: str) -> tuple[str | None, list[str]]:
     site_parts = [p for p in parts if _SITE_NAME.search(p) or "." in p or (any_cjk and not CJK.search(p))]
     headline = next((p for p in parts if p not in site_parts), None)
     return headline, site_parts
+
+
+def _menu_links(doc) -> set[str]:
+    """Texts of links set side by side with others (a menu, a breadcrumb): column names."""
+    return {squash(text_of(a)) for parent in doc.xpath("//*[count(a) >= 3]") for a in parent.iterchildren("a")}
 
 
 def _subject(text: str) -> str:
@@ -118,7 +137,8 @@ def _headings_before(doc, body_node) -> list[tuple[str, bool]]:
             if not _subject(text) and element.getparent() is not None:
                 text = squash(text_of(element.getparent()))
             text, marked = _subject(text), True
-        if 4 <= len(text) <= 80 and not SENTENCE_END.search(text[:-1]) and not FIELD.search(text):
+        if 4 <= len(text) <= 80 and not SENTENCE_END.search(text[:-1]) and not FIELD.search(text) \
+                and not _DATE_ONLY.match(text):  # a calendar's month, a dateline
             found.append((text, marked))
     return found
 
@@ -130,11 +150,17 @@ def _is_link_only(node) -> bool:
 
 
 def strip_title_suffix(title: str) -> str:
-    """Drop a site name appended to a headline: 标题_潍坊市人民政府, 标题 - 新华网, 标题--雅虎新闻."""
+    """Drop a site name appended to a headline: 标题_潍坊市人民政府, 标题 - 新华网, 标题--雅虎新闻;
+    and what is not the headline's words: markup a CMS wrote into it with the subtitle that
+    markup sets apart (标题<div>——副标题</div>), leading decoration (*, ■)."""
     title = _PRIVATE_USE.sub("", title).strip()  # GBK user-defined glyphs: nothing a reader sees
+    if _MARKUP.search(title):
+        pieces = [squash(p) for p in _MARKUP.split(title)]
+        title = "".join(p for i, p in enumerate(pieces) if not (i and p.startswith(("——", "--"))))
+    title = _DECORATION.sub("", title)
     for _ in range(2):
         m = _TITLE_SUFFIX.search(title)
-        if not m or m.start() < 4 or _UNBALANCED.search(m.group()):
-            break  # a dash inside 【DVDSCR-RMVB】 is part of the headline
+        if not m or m.start() < 4 or _UNBALANCED.search(m.group()) or _SENTENCE_MARKS.search(m.group()):
+            break  # a dash inside 【DVDSCR-RMVB】 is part of the headline; a site name has no commas
         title = title[:m.start()].rstrip()
     return title
