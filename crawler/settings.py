@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from crawler.config import Config
 
-EXTRACT_MAX_BYTES = 4 * 1024 * 1024
+EXTRACT_MAX_BYTES = 2 * 1024 * 1024
 EXTRACT_TIME_LIMIT = 30.0
 
 
@@ -44,8 +44,8 @@ def crawl_settings(config: Config, log_file: str | None = None, log_level: str =
         "DNS_TIMEOUT": 20,
         # a big page waits in the scraper while it is extracted and stored; above this much
         # response data in the scraper Scrapy stops downloading (its default, 5 MB, stalled the
-        # crawl behind every big page), so it is twice the largest page a download may be
-        "SCRAPER_SLOT_MAX_ACTIVE_SIZE": 2 * max_bytes,
+        # crawl behind every big page): the largest page a download may be
+        "SCRAPER_SLOT_MAX_ACTIVE_SIZE": max_bytes,
         # an article page: at most this much of it is parsed (the whole page is stored), and its
         # extraction may take this long; past either the page is stored with a note saying so
         "EXTRACT_MAX_BYTES": EXTRACT_MAX_BYTES,
