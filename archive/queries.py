@@ -5,10 +5,11 @@ from __future__ import annotations
 import difflib
 import re
 from datetime import datetime
+from functools import cache
 
 from sqlalchemy import and_, column, func, literal_column, or_, select, table, text
 
-from archive.models import Article, ArticleVersion, Site
+from archive.models import Article, ArticleVersion, Site, version_body
 from archive.store import Archive
 from archive.urls import variants
 from textnorm import QUOTES, searchable, simplified
@@ -18,6 +19,20 @@ SNIPPET_CHARS = 40
 # ranking scores every candidate: a common word (十四五 in a city's archive) would match a
 # large share of a million articles, so only the newest WINDOW matches are ranked
 WINDOW = 2000
+
+
+@cache
+def _to_traditional():
+    import opencc
+
+    return opencc.OpenCC("s2t.json")
+
+
+def _short_term(term: str):
+    """A term too short for trigrams, matched in the article's own text (the index keeps no
+    copy of it) in either script."""
+    forms = {term, _to_traditional().convert(term)}
+    return or_(*(column.like(f"%{form}%") for form in forms for column in (Article.title, Article.body)))
 
 
 def _phrase(term: str) -> str:
@@ -37,7 +52,7 @@ def search(archive: Archive, query: str, *, site: str | None = None, date_from: 
     if not terms:
         return []
     long_terms = [t for t in terms if len(t) >= 3]
-    conditions = [or_(_fts.c.title.like(f"%{t}%"), _fts.c.body.like(f"%{t}%")) for t in terms if len(t) < 3]
+    conditions = [_short_term(t) for t in terms if len(t) < 3]
     if long_terms:
         conditions.append(text("article_fts MATCH :match").bindparams(match=" AND ".join(map(_phrase, long_terms))))
     if site:
@@ -120,10 +135,11 @@ def history(archive: Archive, url: str, diff_lines: int = 12) -> dict | None:
     out, previous = [], None
     for version in versions:
         entry = {"version": version.version, "created_at": version.created_at, "reason": version.reason,
-                 "title": version.title, "characters": len(version.body or "")}
+                 "title": version.title, "characters": len(version_body(version, article) or "")}
         if previous is not None:
-            diff = difflib.unified_diff((f"{previous.title}\n{previous.body or ''}").splitlines(),
-                                        (f"{version.title}\n{version.body or ''}").splitlines(), lineterm="", n=0)
+            diff = difflib.unified_diff((f"{previous.title}\n{version_body(previous, article) or ''}").splitlines(),
+                                        (f"{version.title}\n{version_body(version, article) or ''}").splitlines(),
+                                        lineterm="", n=0)
             lines = [line if len(line) <= 100 else line[:99] + "…"
                      for line in diff if not line.startswith(("---", "+++", "@@"))]
             entry["diff"] = lines[:diff_lines] + ([f"… {len(lines) - diff_lines} more lines"]

@@ -61,8 +61,13 @@ def extract_page(body: bytes, url: str, content_type: str, fetched_at: datetime,
     finally:
         if time_limit:
             signal.setitimer(signal.ITIMER_REAL, 0)
-    if page_size and page_size > len(body):
-        article.quality["truncated"] = {"parsed_bytes": len(body), "page_bytes": page_size}
-        article.quality.setdefault("warnings", []).append(
-            f"only the first {len(body)} of {page_size} bytes were parsed (extraction size limit)")
+    flag_truncated(article, len(body), page_size)
     return result
+
+
+def flag_truncated(article, parsed: int, page_size: int | None) -> None:
+    """Say in the article's quality that only part of its page was parsed (parsed_part)."""
+    if page_size and page_size > parsed:
+        article.quality["truncated"] = {"parsed_bytes": parsed, "page_bytes": page_size}
+        article.quality.setdefault("warnings", []).append(
+            f"only the first {parsed} of {page_size} bytes were parsed (extraction size limit)")
