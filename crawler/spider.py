@@ -61,7 +61,6 @@ class SiteSpider(scrapy.Spider):
         previous = archive.previous_run(site_id, run_id)
         self.deep = previous is None or not (previous.stats or {}).get("complete")
         self.failures: list[dict] = []
-        self.failure_count = 0
         self.failed_urls: set[str] = set()
         self.extraction_errors: list[dict] = []
         self.run_status: str | None = None
@@ -219,7 +218,6 @@ class SiteSpider(scrapy.Spider):
         """A request that ended without a page: in the run's errors under the URL first asked
         for (a redirect's target is named in the error)."""
         url = (request.meta.get("redirect_urls") or [request.url])[0]
-        self.failure_count += 1
         self.failed_urls.add(request.url)
         if len(self.failures) < MAX_RECORDED_FAILURES:
             self.failures.append({"url": url, "kind": kind, "error": f"{url}: {error}"})
@@ -262,4 +260,3 @@ class SiteSpider(scrapy.Spider):
                              link_text=request.meta.get("link_text"), capture=None,
                              status="too_large" if too_large else "failed", error=error,
                              file_name=name, file_type=file_type)
-
