@@ -53,9 +53,9 @@ def mutated_pages(draw) -> tuple[bytes, str]:
 # Crashes this test found in crawler/extract (left to its owner; a crawl stores such a page as
 # an extraction failure, raw bytes kept, and `reprocess` retries it once fixed). Minimal pages:
 KNOWN_CRASHES = {
-    # NUL/control characters after a comment reach lxml's tree API (article.py _remove)
+    # NUL/control characters after a comment reach lxml (extract/document.py remove)
     "control characters after a comment": '<html><body><!-- c -->\x00\x08<h1>t</h1><p>正文正文</p></body></html>'.encode(),
-    # a stray </body> before <html>: lxml.html returns a plain etree element (article.py _parse)
+    # a stray </body> before <html>: lxml.html returns a plain etree element (extract/document.py parse)
     "stray </body> before <html>": b"<</body>html><body><p>x</p></body></html>",
 }
 KNOWN = pytest.mark.xfail(raises=(ValueError, AttributeError), strict=False,
