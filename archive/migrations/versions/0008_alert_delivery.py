@@ -1,7 +1,7 @@
 """Alert deliveries per target; the host and watching process of a crawl run.
 
 Revision ID: 0008
-Revises: 0006
+Revises: 0007
 Create Date: 2026-11-29
 """
 
