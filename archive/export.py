@@ -28,7 +28,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, func, select
 
-from archive.models import Article, ArticleVersion, Capture, ExportCursor, Site, utcnow
+from archive.models import Article, ArticleVersion, Capture, ExportCursor, Site, utcnow, version_body
 from archive.store import Archive
 
 SCHEMA_VERSION = "1"
@@ -88,7 +88,7 @@ def rows(archive: Archive, selection: Selection) -> Iterator[tuple[dict, Capture
                 "original_title": version.original_title, "publish_time": version.publish_time,
                 "publish_time_precision": version.publish_time_precision, "source": version.source,
                 "reporters": list(version.reporters or []), "editors": list(version.editors or []),
-                "body": version.body, "story_id": article.story_id, "stored_at": version.created_at,
+                "body": version_body(version, article), "story_id": article.story_id, "stored_at": version.created_at,
                 "reason": version.reason, "first_seen": article.first_seen, "last_seen": article.last_seen,
             }, capture
         last = batch[-1][0].id

@@ -1,5 +1,6 @@
 """What the archive keeps beside each article's current text, so it can be found again:
-the FTS5 search row (simplified script) and the dedup fingerprint that links reprints into
+the FTS5 search index (of the simplified text; the text itself is read from the article
+table, not copied) and the dedup fingerprint that links reprints into
 story clusters. Written in the same transaction as the article (store.py), and by the
 migration that introduced them (for articles stored before).
 
@@ -76,6 +77,19 @@ def find_match(connection: Connection, article_id: int, fp: Fingerprint) -> tupl
     return None
 
 
+def unindex_text(connection: Connection, article_id: int, title: str | None, body: str | None) -> None:
+    """Remove an article's words from the search index, given the text they were made from.
+
+    The index (FTS5, external content) keeps no copy of the text: it reads titles and bodies
+    from the article table, so the words to remove are named by the text, before it changes.
+    """
+    if has_fts(connection):
+        words = search_text(title, body)
+        _run(connection, "INSERT INTO article_fts (article_fts, rowid, title, body) "
+                         "VALUES ('delete', :article_id, :title, :body)",
+             {"article_id": article_id, "title": words.title, "body": words.body})
+
+
 def index_article(connection: Connection, article_id: int, title: str | None, body: str | None,
                   fp: Fingerprint | None = None, *, fresh: bool = False, text: SearchText | None = None) -> int | None:
     """(Re)index one article's current text: search row, fingerprint, story. Returns its story id.
@@ -86,11 +100,9 @@ def index_article(connection: Connection, article_id: int, title: str | None, bo
     """
     fp = fp or fingerprint(body)
     ids = {"article_id": article_id}
-    if not fresh:
+    if not fresh:  # the search row's old words were removed when the text changed (unindex_text)
         _run(connection, "DELETE FROM lsh_band WHERE article_id = :article_id", ids)
         _run(connection, "DELETE FROM article_fingerprint WHERE article_id = :article_id", ids)
-        if has_fts(connection):
-            _run(connection, "DELETE FROM article_fts WHERE rowid = :article_id", ids)
     if has_fts(connection):
         text = text or search_text(title, body)
         _run(connection, "INSERT INTO article_fts (rowid, title, body) VALUES (:article_id, :title, :body)",

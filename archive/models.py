@@ -175,7 +175,11 @@ class IndexQueue(Base):
 
 
 class ArticleVersion(Base):
-    """Every distinct content an article has had; the article row mirrors the newest."""
+    """Every distinct content an article has had; the article row mirrors the newest.
+
+    The body is stored once: the current version's is the article row's (its `body` here is
+    NULL), and it moves here when a newer version supersedes it (see version_body).
+    """
 
     __tablename__ = "article_version"
     __table_args__ = (UniqueConstraint("article_id", "version"),)
@@ -194,6 +198,11 @@ class ArticleVersion(Base):
     capture_id: Mapped[int | None] = mapped_column(ForeignKey("capture.id"))
     created_at: Mapped[datetime] = mapped_column(AwareDateTime, default=utcnow)
     reason: Mapped[str] = mapped_column(String(20), default="crawl")
+
+
+def version_body(version: ArticleVersion, article: Article) -> str | None:
+    """A version's body: its own, or the article's while it is the current version."""
+    return article.body if version.version == article.version else version.body
 
 
 class Attachment(Base):

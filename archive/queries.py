@@ -7,10 +7,11 @@ import difflib
 import re
 import zlib
 from datetime import datetime
+from functools import cache
 
 from sqlalchemy import and_, column, event, func, literal_column, or_, select, table, text
 
-from archive.models import Article, ArticleVersion, Attachment, Capture, Site
+from archive.models import Article, ArticleVersion, Attachment, Capture, Site, version_body
 from archive.search_terms import expand
 from archive.store import Archive
 from archive.urls import variants
@@ -21,6 +22,20 @@ SNIPPET_CHARS = 40
 # ranking scores every candidate: a common word (十四五 in a city's archive) would match a
 # large share of a million articles, so only the newest WINDOW matches are ranked
 WINDOW = 2000
+
+
+@cache
+def _to_traditional():
+    import opencc
+
+    return opencc.OpenCC("s2t.json")
+
+
+def _short_term(term: str):
+    """A term too short for trigrams, matched in the article's own text (the index keeps no
+    copy of it) in either script."""
+    forms = {term, _to_traditional().convert(term)}
+    return or_(*(column.like(f"%{form}%") for form in forms for column in (Article.title, Article.body)))
 
 
 def _phrase(term: str) -> str:
@@ -41,8 +56,7 @@ def search(archive: Archive, query: str, *, site: str | None = None, date_from: 
     if not terms:
         return []
     indexed = [spellings for spellings in terms if min(map(len, spellings)) >= 3]
-    conditions = [or_(*(or_(_fts.c.title.like(f"%{s}%"), _fts.c.body.like(f"%{s}%")) for s in spellings))
-                  for spellings in terms if spellings not in indexed]
+    conditions = [or_(*map(_short_term, spellings)) for spellings in terms if spellings not in indexed]
     if indexed:
         match = " AND ".join("(" + " OR ".join(map(_phrase, spellings)) + ")" for spellings in indexed)
         conditions.append(text("article_fts MATCH :match").bindparams(match=match))
@@ -122,15 +136,17 @@ def _article_id(session, url: str) -> int | None:
 
 def _versions(session, article_id: int, diff_lines: int) -> list[dict]:
     """An article's versions, oldest first, each with a short diff against the one before."""
+    article = session.get(Article, article_id)  # holds the current version's body
     versions = session.scalars(select(ArticleVersion).where(ArticleVersion.article_id == article_id)
                                .order_by(ArticleVersion.version)).all()
     out, previous = [], None
     for version in versions:
         entry = {"version": version.version, "created_at": version.created_at, "reason": version.reason,
-                 "title": version.title, "characters": len(version.body or "")}
+                 "title": version.title, "characters": len(version_body(version, article) or "")}
         if previous is not None:
-            diff = difflib.unified_diff((f"{previous.title}\n{previous.body or ''}").splitlines(),
-                                        (f"{version.title}\n{version.body or ''}").splitlines(), lineterm="", n=0)
+            diff = difflib.unified_diff((f"{previous.title}\n{version_body(previous, article) or ''}").splitlines(),
+                                        (f"{version.title}\n{version_body(version, article) or ''}").splitlines(),
+                                        lineterm="", n=0)
             lines = [line if len(line) <= 100 else line[:99] + "…"
                      for line in diff if not line.startswith(("---", "+++", "@@"))]
             entry["diff"] = lines[:diff_lines] + ([f"… {len(lines) - diff_lines} more lines"]

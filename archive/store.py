@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from archive.db import WRITER_CACHE_KIB, ArchiveError, create_archive_engine, describe_url, migrate
 from archive.dedup import Fingerprint, band_keys, fingerprint
-from archive.index import index_article
+from archive.index import index_article, unindex_text
 from archive.models import (
     Article,
     ArticleVersion,
@@ -50,8 +50,14 @@ _QUEUE_INDEX = text("INSERT INTO index_queue (article_id, fresh, signature) VALU
                     "ON CONFLICT (article_id) DO UPDATE SET signature = excluded.signature")
 _LOCK_QUEUE = text("UPDATE index_queue SET fresh = fresh WHERE 1 = 0")
 _SET_TEXT_HASH = text("UPDATE article SET text_hash = :text_hash WHERE id = :article_id")
-_FIND_ARTICLE = select(_article.c.id, _article.c.content_hash, _article.c.version).where(
+_FIND_ARTICLE = select(_article.c.id, _article.c.content_hash, _article.c.version, _article.c.title,
+                       _article.c.body).where(
     _article.c.site_id == bindparam("site_id"), _article.c.canonical_url == bindparam("canonical_url"))
+# a version's text is kept in the article row while it is the current one (stored once):
+# when a newer one comes, the text it had moves into its own version row
+_KEEP_SUPERSEDED_BODY = text("UPDATE article_version SET body = :old_body "
+                             "WHERE article_id = :article_id AND version = :old_version")
+_QUEUED = text("SELECT 1 FROM index_queue WHERE article_id = :article_id")
 _TOUCH_ARTICLE = _article.update().where(_article.c.id == bindparam("article_id")).values(
     last_seen=bindparam("last_seen"))
 _UPDATE_ARTICLE = _article.update().where(_article.c.id == bindparam("article_id")).values(
@@ -341,10 +347,16 @@ class Archive:
                     text_hash=fp.text_hash if fp else None, **fields)).inserted_primary_key[0]
             else:
                 version, article_id = existing.version + 1, existing.id
+                connection.execute(_KEEP_SUPERSEDED_BODY, {"article_id": article_id, "old_version": existing.version,
+                                                           "old_body": existing.body})
+                # the search index reads the article row: its old words go before the row changes
+                # (an article still queued has none: never indexed, or removed when first queued)
+                if connection.execute(_QUEUED, {"article_id": article_id}).first() is None:
+                    unindex_text(connection, article_id, existing.title, existing.body)
                 connection.execute(_UPDATE_ARTICLE, dict(article_id=article_id, version=version, **fields))
             connection.execute(_INSERT_VERSION, dict(
                 article_id=article_id, version=version, content_hash=digest, title=data.title,
-                original_title=data.original_title, body=data.body, publish_time=data.publish_time,
+                original_title=data.original_title, body=None, publish_time=data.publish_time,
                 publish_time_precision=data.publish_time_precision, source=data.source,
                 reporters=data.reporters, editors=data.editors, capture_id=stored_capture, created_at=now,
                 reason=reason,

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import resource
+import threading
+from pathlib import Path
 
 from scrapy import signals
 from scrapy.crawler import Crawler
@@ -31,16 +34,57 @@ def run_stats(stats: dict) -> dict:
     }
 
 
+def tree_rss_bytes(root: int) -> int | None:
+    """Resident memory of a process and all its descendants now (Linux /proc), or None."""
+    page = os.sysconf("SC_PAGE_SIZE")
+    parent_of, rss = {}, {}
+    try:
+        entries = [p for p in Path("/proc").iterdir() if p.name.isdigit()]
+    except OSError:
+        return None
+    for entry in entries:
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue  # ended meanwhile
+        parent_of[int(entry.name)], rss[int(entry.name)] = int(fields[1]), int(fields[21]) * page
+    tree, frontier = {root}, [root]
+    while frontier:
+        children = [pid for pid, parent in parent_of.items() if parent in frontier and pid not in tree]
+        tree.update(children)
+        frontier = children
+    return sum(rss.get(pid, 0) for pid in tree) if root in rss else None
+
+
+class TreeMemory(threading.Thread):
+    """Samples the crawl's process tree (the crawl and its extraction workers) every
+    `interval` s: getrusage gives each process's own peak, not the peak of their sum."""
+
+    def __init__(self, interval: float = 0.2):
+        super().__init__(name="tree-memory", daemon=True)
+        self.interval, self.peak = interval, 0
+        self.stopping = threading.Event()
+
+    def run(self) -> None:
+        while not self.stopping.wait(self.interval):
+            self.peak = max(self.peak, tree_rss_bytes(os.getpid()) or 0)
+
+
 class RunRecorder:
     def __init__(self, crawler: Crawler):
         self.crawler = crawler
         self.status: str | None = None
+        self.memory = TreeMemory()
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> RunRecorder:
         recorder = cls(crawler)
+        crawler.signals.connect(recorder.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(recorder.spider_closed, signal=signals.spider_closed)
         return recorder
+
+    def spider_opened(self, spider) -> None:
+        self.memory.start()
 
     def spider_closed(self, spider, reason: str) -> None:
         stats = run_stats(self.crawler.stats.get_stats())
@@ -49,7 +93,10 @@ class RunRecorder:
         # shut its extraction worker down, so the worker's memory counts as a child's here
         stats["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
         stats["worker_peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1)
-        stats["failed_urls"] = spider.failures[:20]
+        self.memory.stopping.set()
+        stats["tree_peak_rss_mb"] = round(self.memory.peak / 2**20, 1) or None
+        stats["failed_urls"] = spider.failures
+        stats["extraction_errors"] = spider.extraction_errors
         # a column whose first list page could not be read means the site was not crawled
         if stats["list_failures"] or reason not in ("finished", "shutdown"):
             status = "failed"

@@ -6,6 +6,30 @@ from dataclasses import dataclass
 
 from archive import ArticleData, CaptureData
 
+# how many failed URLs and extraction errors a run's stats list (all are counted)
+MAX_RECORDED_FAILURES = 200
+
+# exceptions whose message is empty (str() == ""): what they mean, for the run's errors
+QUIET_FAULTS = {
+    "DownloadCancelledError": "download cancelled (over the size limit, or the crawl was stopping)",
+    "CancelledError": "download cancelled (over the size limit, or the crawl was stopping)",
+    "ResponseDataLossError": "the connection closed before the whole body arrived (truncated response)",
+    "ConnectionLost": "the connection was lost",
+    "DownloadTimeoutError": "no answer within the download timeout",
+    "TimeoutError": "no answer within the download timeout",
+    "BrokenProcessPool": "the extraction worker process died",
+}
+
+
+def describe_exception(exc: BaseException, message: str | None = None) -> str:
+    """`Class: message`, never empty: an exception without a message says what it means."""
+    name = type(exc).__name__
+    message = (str(exc) if message is None else message).strip()
+    if not message:
+        doc = (type(exc).__doc__ or "").strip().splitlines()
+        message = QUIET_FAULTS.get(name) or (doc[0] if doc else "no message")
+    return f"{name}: {message}"
+
 
 @dataclass
 class ArticleItem:
@@ -26,3 +50,9 @@ class AttachmentItem:
     file_type: str | None = None
     text: str | None = None  # PDF/DOCX text
     text_note: str | None = None  # "extracted", or why there is no text
+
+
+def failed_article(error: str) -> ArticleData:
+    """The record of a page whose extraction raised: no fields, the error in its quality;
+    `muniarchive reprocess` tries it again from the stored capture."""
+    return ArticleData(title=None, body=None, quality={"extraction_error": error})

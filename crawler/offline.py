@@ -21,6 +21,8 @@ from crawler.clean.boilerplate import compile_rules
 from crawler.config import Config, SiteConfig
 from crawler.extract import ExtractOptions, extract_article, extract_from_text
 from crawler.extract.article import Article as Extracted
+from crawler.extraction_worker import flag_truncated, parsed_part
+from crawler.settings import EXTRACT_MAX_BYTES
 
 
 def extract_options(site: SiteConfig, collect_links: bool = False) -> ExtractOptions:
@@ -63,8 +65,10 @@ def reprocess(config: Config, archive: Archive, site_keys: list[str],
                 body = zlib.decompress(capture.body_zlib)
                 if content_type.startswith("text/plain"):  # an imported text dump
                     extracted = extract_from_text(body.decode("utf-8-sig"), url, page_options)
-                else:
-                    extracted = extract_article(body, url, content_type, page_options)
+                else:  # a huge page: its first part, as the crawl parsed it
+                    parsed = parsed_part(body, EXTRACT_MAX_BYTES)
+                    extracted = extract_article(parsed, url, content_type, page_options)
+                    flag_truncated(extracted, len(parsed), len(body))
             except Exception as exc:  # one bad capture must not stop the others
                 tally.counts["failed"] += 1
                 tally.failures.append(f"{url}: {exc}")

@@ -15,7 +15,8 @@ from concurrent.futures import Future
 
 from scrapy.crawler import Crawler
 
-from crawler.items import ArticleItem, AttachmentItem
+from archive import ArchiveError
+from crawler.items import ArticleItem, AttachmentItem, describe_exception, failed_article
 
 MAX_BATCH = 100
 
@@ -82,12 +83,37 @@ class ArchivePipeline:
                 batch.append(entry)
             try:
                 outcomes = self.crawler.spider.archive.write_all([self._write_of(item) for item, _ in batch])
-            except Exception as exc:  # the items' own coroutines raise it, so Scrapy reports each
+            except ArchiveError as exc:  # the items' own coroutines raise it, so Scrapy reports each
                 for _, done in batch:
                     done.set_exception(exc)
+            except Exception:  # a record the archive would not take (not the archive failing): find it
+                for item, done in batch:
+                    self._write_alone(item, done)
             else:
                 for (_, done), outcome in zip(batch, outcomes, strict=True):
                     done.set_result(outcome)
+
+    def _write_alone(self, item, done: Future) -> None:
+        """Write one item; an article the archive refuses is stored as an extraction failure
+        (its capture kept, the error in quality), so the page is not lost."""
+        archive = self.crawler.spider.archive
+        try:
+            done.set_result(archive.write_all([self._write_of(item)])[0])
+            return
+        except ArchiveError as exc:
+            done.set_exception(exc)
+            return
+        except Exception as exc:
+            if not isinstance(item, ArticleItem):
+                done.set_exception(exc)
+                return
+            error = describe_exception(exc)
+            self.crawler.spider.logger.warning("storing the extracted record failed: %s: %s", item.capture.url, error)
+            item.article, item.extraction_failed = failed_article(f"storing the record: {error}"), True
+        try:
+            done.set_result(archive.write_all([self._write_of(item)])[0])
+        except Exception as exc:
+            done.set_exception(exc)
 
     def _write_of(self, item):
         spider = self.crawler.spider

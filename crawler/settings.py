@@ -1,12 +1,16 @@
 """Scrapy settings for one site's crawl, from config.yaml's defaults.
 
 Politeness and faults are Scrapy's own machinery: robots.txt, AutoThrottle, retries (plus a
-backoff between them), download timeout and size limit.
+backoff between them, or the server's Retry-After), download timeout and size limit; the
+site's bounds (scheme, host and port) are checked on every request, redirects included.
 """
 
 from __future__ import annotations
 
 from crawler.config import Config
+
+EXTRACT_MAX_BYTES = 2 * 1024 * 1024
+EXTRACT_TIME_LIMIT = 30.0
 
 
 def crawl_settings(config: Config, log_file: str | None = None, log_level: str = "INFO") -> dict:
@@ -38,7 +42,19 @@ def crawl_settings(config: Config, log_file: str | None = None, log_level: str =
         "COOKIES_ENABLED": False,
         "TELNETCONSOLE_ENABLED": False,
         "DNS_TIMEOUT": 20,
-        "DOWNLOADER_MIDDLEWARES": {"crawler.middlewares.RetryBackoffMiddleware": 540},
+        # a big page waits in the scraper while it is extracted and stored; above this much
+        # response data in the scraper Scrapy stops downloading (its default, 5 MB, stalled the
+        # crawl behind every big page): the largest page a download may be
+        "SCRAPER_SLOT_MAX_ACTIVE_SIZE": max_bytes,
+        # an article page: at most this much of it is parsed (the whole page is stored), and its
+        # extraction may take this long; past either the page is stored with a note saying so
+        "EXTRACT_MAX_BYTES": EXTRACT_MAX_BYTES,
+        "EXTRACT_TIME_LIMIT": EXTRACT_TIME_LIMIT,
+        "DOWNLOADER_MIDDLEWARES": {
+            "scrapy.downloadermiddlewares.offsite.OffsiteMiddleware": None,  # ignores ports
+            "crawler.middlewares.SiteBoundsMiddleware": 50,
+            "crawler.middlewares.RetryBackoffMiddleware": 560,
+        },
         "ITEM_PIPELINES": {"crawler.pipelines.ArchivePipeline": 300},
         "EXTENSIONS": {"crawler.extensions.RunRecorder": 500},
         "LOG_LEVEL": log_level,

@@ -13,10 +13,11 @@ import multiprocessing
 import os
 import re
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from datetime import UTC, datetime
-from urllib.parse import urlsplit
 
 import scrapy
+from scrapy import signals
 from scrapy.exceptions import IgnoreRequest
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
@@ -26,9 +27,17 @@ from crawler import extraction_worker
 from crawler.config import Config, Pagination, SiteConfig
 from crawler.extract import decode_body
 from crawler.extract.documents import document_text, file_name_and_type
-from crawler.items import ArticleItem, AttachmentItem
+from crawler.items import (
+    MAX_RECORDED_FAILURES,
+    ArticleItem,
+    AttachmentItem,
+    describe_exception,
+    failed_article,
+)
 from crawler.listing import parse_list_page
+from crawler.middlewares import SiteBounds
 from crawler.offline import article_data, extract_options
+from crawler.settings import EXTRACT_MAX_BYTES, EXTRACT_TIME_LIMIT
 
 
 def capture_of(response: scrapy.http.Response) -> CaptureData:
@@ -46,32 +55,70 @@ class SiteSpider(scrapy.Spider):
         self.site_id, self.run_id = site_id, run_id
         self.article_re = re.compile(site.article_pattern)
         self.attachment_re = re.compile(site.attachment_pattern)
-        self.origins = {urlsplit(u).netloc.lower() for u, _ in site.columns()}
-        self.allowed_domains = sorted({urlsplit(u).hostname for u, _ in site.columns()} | set(site.allowed_domains))
+        self.bounds = SiteBounds([u for u, _ in site.columns()], site.allowed_domains)
         self.options = extract_options(site, collect_links=True)
         self.attachment_max_bytes = int(config.defaults.max_attachment_mb * 1024 * 1024)
         previous = archive.previous_run(site_id, run_id)
         self.deep = previous is None or not (previous.stats or {}).get("complete")
         self.failures: list[dict] = []
+        self.failed_urls: set[str] = set()
+        self.extraction_errors: list[dict] = []
         self.run_status: str | None = None
-        # spawned, not forked: the crawl process already runs threads (reactor, archive writer)
-        self.extractor = ProcessPoolExecutor(max_workers=max(1, (os.cpu_count() or 2) - 1),
-                                             mp_context=multiprocessing.get_context("spawn"),
-                                             initializer=extraction_worker.start, initargs=(self.options,))
+        self.extract_max_bytes, self.extract_time_limit = EXTRACT_MAX_BYTES, EXTRACT_TIME_LIMIT
+        self.extractor = self._new_extractor()
+
+    @classmethod
+    def from_crawler(cls, crawler, *args, **kwargs):
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        spider.extract_max_bytes = crawler.settings.getint("EXTRACT_MAX_BYTES", EXTRACT_MAX_BYTES)
+        spider.extract_time_limit = crawler.settings.getfloat("EXTRACT_TIME_LIMIT", EXTRACT_TIME_LIMIT)
+        crawler.signals.connect(spider.request_dropped, signal=signals.request_dropped)
+        return spider
+
+    def _new_extractor(self) -> ProcessPoolExecutor:
+        # spawned, not forked: the crawl process already runs threads (reactor, archive writer);
+        # a core is left to the reactor and the writer, at most 4 workers (each holds a parse)
+        return ProcessPoolExecutor(max_workers=max(1, min(4, (os.cpu_count() or 2) - 1)),
+                                   mp_context=multiprocessing.get_context("spawn"),
+                                   initializer=extraction_worker.start, initargs=(self.options,))
 
     def closed(self, reason: str) -> None:
         self.extractor.shutdown(wait=True, cancel_futures=True)
 
+    async def in_worker(self, fn, *args):
+        """fn(*args) in an extraction worker, awaited without blocking the reactor.
+
+        A worker that overruns the time limit by far (stuck where SIGALRM cannot reach, in C
+        code) or dies is killed with its pool; pages the pool was holding are tried once more
+        in a new one, so only the page at fault fails.
+        """
+        deadline = 2 * self.extract_time_limit + 10
+        for attempt in (1, 2):
+            pool = self.extractor
+            try:
+                return await asyncio.wait_for(asyncio.wrap_future(pool.submit(fn, *args)), deadline)
+            except TimeoutError:
+                self._replace_extractor(pool)
+                raise extraction_worker.ExtractionTimeout(f"the worker was stuck for {deadline:.0f} s") from None
+            except BrokenProcessPool:
+                self._replace_extractor(pool)
+                if attempt == 2:
+                    raise
+
+    def _replace_extractor(self, pool: ProcessPoolExecutor) -> None:
+        if self.extractor is not pool:  # another page's failure replaced it already
+            return
+        self.logger.warning("extraction worker stuck or dead: starting a new one")
+        for process in list((pool._processes or {}).values()):  # no public way to stop a busy worker
+            process.kill()
+        pool.shutdown(wait=False, cancel_futures=True)
+        self.extractor = self._new_extractor()
+
     # ------------------------------------------------------------------ requests
 
     def allowed(self, url: str) -> bool:
-        """http(s) only, and within the site: the start URLs' origins or its allowed_domains."""
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https"):
-            return False
-        netloc, host = parts.netloc.lower(), (parts.hostname or "")
-        return netloc in self.origins or any(
-            host == d or host.endswith("." + d) for d in self.site.allowed_domains)
+        """http(s) only, and within the site's scheme, host and port (see SiteBounds)."""
+        return self.bounds.refusal(url) is None
 
     def list_request(self, url: str, start_url: str, pagination: Pagination, index: int) -> scrapy.Request:
         return scrapy.Request(url, callback=self.parse_list, errback=self.list_failed, priority=10,
@@ -112,11 +159,20 @@ class SiteSpider(scrapy.Spider):
             self.crawler.stats.inc_value("muniarchive/articles_unchanged")
             return
         content_type = response.headers.get("Content-Type", b"").decode("latin-1")
-        # in a worker process: extraction is CPU work that would otherwise hold up the reactor
-        # and the archive writer (one GIL); measured by benchmarks/crawl.py
-        decoded_info, extracted, fingerprint, text = await asyncio.wrap_future(self.extractor.submit(
-            extraction_worker.extract_page, response.body, response.url, content_type, datetime.now(UTC)))
         capture = capture_of(response)
+        try:
+            # in a worker process: extraction is CPU work that would otherwise hold up the reactor
+            # and the archive writer (one GIL); measured by benchmarks/crawl.py
+            decoded_info, extracted, fingerprint, text = await self.in_worker(
+                extraction_worker.extract_page, extraction_worker.parsed_part(response.body, self.extract_max_bytes),
+                response.url, content_type, capture.fetched_at, self.extract_time_limit, len(response.body))
+        except Exception as exc:  # the page is stored all the same, its raw bytes kept for reprocess
+            error = describe_exception(exc)
+            self.logger.warning("extraction failed: %s: %s", response.url, error)
+            if len(self.extraction_errors) < MAX_RECORDED_FAILURES:
+                self.extraction_errors.append({"url": response.url, "error": error})
+            yield ArticleItem(capture=capture, extraction_failed=True, article=failed_article(error))
+            return
         capture.encoding, capture.encoding_step, capture.declared_encoding = decoded_info
         yield ArticleItem(capture=capture, extraction_failed=extracted.body is None,
                           article=article_data(extracted, fingerprint, text))
@@ -133,10 +189,14 @@ class SiteSpider(scrapy.Spider):
         header = response.headers.get
         name, file_type = file_name_and_type(response.url, (header("Content-Disposition") or b"").decode("latin-1"),
                                              (header("Content-Type") or b"").decode("latin-1"))
-        text = await asyncio.wrap_future(self.extractor.submit(document_text, response.body, file_type))
+        try:
+            document = await self.in_worker(document_text, response.body, file_type)
+            text, note = document.text, document.note
+        except Exception as exc:  # the file is kept all the same
+            text, note = None, f"text extraction failed: {describe_exception(exc)}"
         yield AttachmentItem(url=response.url, article_url=response.meta["article_url"],
                              link_text=response.meta["link_text"], capture=capture_of(response), status="fetched",
-                             file_name=name, file_type=file_type, text=text.text, text_note=text.note)
+                             file_name=name, file_type=file_type, text=text, text_note=note)
 
     # ------------------------------------------------------------------ failures
 
@@ -146,16 +206,35 @@ class SiteSpider(scrapy.Spider):
             return f"HTTP {failure.value.response.status}"
         if failure.check(IgnoreRequest):
             return str(failure.value) or "ignored (robots.txt or size limit)"
-        return f"{failure.type.__name__}: {failure.getErrorMessage()}"
+        return describe_exception(failure.value, failure.getErrorMessage())
 
     def _failed(self, failure: Failure, kind: str, error: str | None = None) -> str:
         """Record a failed request (the run is then incomplete) and count it as an error."""
-        request = failure.request
         error = error or self._describe(failure)
-        self.failures.append({"url": request.url, "kind": kind, "error": f"{request.url}: {error}"})
-        self.logger.warning("%s failed: %s: %s", kind, request.url, error)
-        self.crawler.stats.inc_value("muniarchive/errors")
+        self.record_fault(failure.request, kind, error)
         return error
+
+    def record_fault(self, request: scrapy.Request, kind: str, error: str) -> None:
+        """A request that ended without a page: in the run's errors under the URL first asked
+        for (a redirect's target is named in the error)."""
+        url = (request.meta.get("redirect_urls") or [request.url])[0]
+        self.failed_urls.add(request.url)
+        if len(self.failures) < MAX_RECORDED_FAILURES:
+            self.failures.append({"url": url, "kind": kind, "error": f"{url}: {error}"})
+        self.logger.warning("%s failed: %s: %s", kind, url, error)
+        self.crawler.stats.inc_value("muniarchive/errors")
+
+    def request_dropped(self, request: scrapy.Request, spider=None) -> None:
+        """The scheduler's duplicate filter dropped a request: silent in Scrapy, a fault here
+        when it ends a redirect chain (a loop) or repeats a request that failed."""
+        kind = {"parse_list": "list", "parse_attachment": "attachment"}.get(
+            getattr(request.callback, "__name__", ""), "article")
+        chain = request.meta.get("redirect_urls")
+        if chain:
+            self.record_fault(request, kind, "redirect loop: " + " -> ".join([*chain, request.url])
+                              + " (the last URL was already requested)")
+        elif request.url in self.failed_urls:
+            self.record_fault(request, kind, "dropped as a duplicate of a request that failed")
 
     def list_failed(self, failure: Failure):
         index = failure.request.cb_kwargs.get("index", 0)

@@ -7,7 +7,7 @@ from sqlalchemy import func, inspect, select
 
 from archive import Archive, ArchiveError, ArticleData, CaptureData
 from archive.db import current_revision, head_revision
-from archive.models import Article, ArticleVersion
+from archive.models import Article, ArticleVersion, version_body
 
 
 def capture(url="http://x.gov.cn/zwdt/202609/t20260901_1.html", body=b"<html>1</html>"):
@@ -34,8 +34,11 @@ def test_upsert_is_idempotent_and_a_change_is_a_new_version(tmp_path):
     assert archive.store_article(site, None, capture(), ArticleData("标题", "正文，已更正")) == "updated"
     with archive.session() as session:
         assert session.scalar(select(func.count(Article.id))) == 1
-        bodies = session.scalars(select(ArticleVersion.body).order_by(ArticleVersion.version)).all()
-        assert bodies == ["正文", "正文，已更正"]
+        article = session.scalars(select(Article)).one()
+        versions = session.scalars(select(ArticleVersion).order_by(ArticleVersion.version)).all()
+        assert [version_body(v, article) for v in versions] == ["正文", "正文，已更正"]
+        # the text is stored once: the current version's is the article row's
+        assert [v.body for v in versions] == ["正文", None] and article.body == "正文，已更正"
 
 
 def test_naive_times_are_refused(tmp_path):

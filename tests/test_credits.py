@@ -170,3 +170,10 @@ def test_a_posts_header_names_its_poster(poster, posted):
     assert article.reporters == [poster] and poster not in article.body
     linked_outlet = html.replace(f"{poster}</a> {posted}", f"{poster}</a> 发布时间：")
     assert extract_article(linked_outlet.encode(), "http://blog.binhe.example.cn/more.asp?id=1").reporters == []
+
+
+@pytest.mark.parametrize("byline,names", [("本报记者张岩刘畅发自济南", ["张岩", "刘畅"]), ("本报记者罗科苏盈", ["罗科", "苏盈"]),
+                                          ("本报记者欧阳夏丹", ["欧阳夏丹"]), ("记者 格桑边觉", ["格桑边觉"])])
+def test_two_names_run_together_are_two(byline, names):
+    article = extract(byline, *SENTENCES)
+    assert article.reporters == names and article.body == "\n".join(SENTENCES)

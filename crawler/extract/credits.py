@@ -179,10 +179,11 @@ def is_organisation(name: str) -> bool:
 
 
 def _split_run_on(token: str) -> list[str]:
-    """Four characters are two names run together far more often than one (张岩刘畅), unless a
-    compound surname leads them (欧阳夏丹) or the tagger reads one name."""
+    """Four characters led by a surname, with a name led by a surname in their second half, are
+    two names run together (张岩刘畅): a single surname takes a given name of one or two
+    characters; a compound surname (欧阳夏丹) or a name of another tradition (格桑边觉) is one."""
     if len(token) == 4 and not token.startswith(_COMPOUND_SURNAMES) and _surname(token) and _surname(token[2:]) \
-            and len(_tags(token)) > 1 and is_recognised_name(token[2:]):
+            and is_recognised_name(token[2:]):
         return [token[:2], token[2:]]
     return [token]
 

@@ -1,0 +1,121 @@
+"""What an article costs on disk: the page compressed once, the text once, a search index
+that keeps no copy; and archives made before that upgrade with nothing lost."""
+
+from __future__ import annotations
+
+import os
+import zlib
+from datetime import UTC, datetime
+
+from alembic import command
+from sqlalchemy import create_engine, func, select
+
+from archive import Archive, ArticleData, CaptureData
+from archive.db import _alembic_config
+from archive.index import index_article
+from archive.models import Article, ArticleVersion, Capture
+from archive.queries import history, search
+from crawler.extract import extract_article
+from crawler.extraction_worker import parsed_part
+from crawler.samplesites.faulty import big_page
+from crawler.settings import EXTRACT_MAX_BYTES
+
+URL = "http://x.gov.cn/a/1.html"
+
+
+def capture(body: bytes) -> CaptureData:
+    return CaptureData(url=URL, http_status=200, headers={"Content-Type": "text/html; charset=utf-8"}, body=body,
+                       fetched_at=datetime.now(UTC))
+
+
+def file_size(archive: Archive, path) -> int:
+    with archive.engine.connect() as connection:
+        connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    return os.path.getsize(path)
+
+
+def test_a_40_mb_page_is_stored_once_compressed(tmp_path):
+    page = big_page(40 * 2**20, 3)
+    extracted = extract_article(parsed_part(page, EXTRACT_MAX_BYTES), URL, "text/html; charset=utf-8")
+    text_bytes = len(extracted.body.encode())
+    path = tmp_path / "a.db"
+    archive = Archive(f"sqlite:///{path}")
+    site = archive.ensure_site("s", "S", "http://x.gov.cn")
+    empty = file_size(archive, path)
+
+    archive.store_article(site, None, capture(page), ArticleData(extracted.title, extracted.body))
+
+    with archive.session() as session:
+        stored = session.scalars(select(Capture)).one()
+        assert stored.body_size == len(page) and zlib.decompress(stored.body_zlib) == page
+        compressed = len(stored.body_zlib)
+        assert compressed < len(page) / 4
+        assert session.scalars(select(Article.body)).one() == extracted.body
+        assert session.scalars(select(ArticleVersion.body)).one() is None  # the article row holds it
+    with archive.engine.connect() as connection:  # the search index keeps no copy of the text
+        tables = {row[0] for row in connection.exec_driver_sql("SELECT name FROM sqlite_master")}
+        assert "article_fts_content" not in tables
+    grown = file_size(archive, path) - empty
+    # the page once (compressed), its text once, the index (about half the text's size) and
+    # a little more: three copies of the text would not fit
+    assert grown < compressed + 2 * text_bytes, (grown, compressed, text_bytes)
+    assert [hit["url"] for hit in search(archive, "安全生产工作推进会")] == [URL]
+
+
+def test_search_follows_a_changed_text_and_history_keeps_every_version(tmp_path):
+    archive = Archive(f"sqlite:///{tmp_path / 'a.db'}")
+    site = archive.ensure_site("s", "S", "http://x.gov.cn")
+    page = b"<html></html>"
+    archive.store_article(site, None, capture(page), ArticleData("滨河港口通航", "滨河港口今日恢复通航，船舶有序进出。"))
+    archive.store_article(site, None, capture(page), ArticleData("滨河港口通航", "滨河港口今日恢复通航，客轮航线同步恢复。"))
+    archive.store_article(site, None, None, ArticleData("滨河港口通航", "滨河港口恢复通航，客轮航线恢复。"),
+                          reason="reprocess", url=URL)
+    assert search(archive, "船舶有序") == [] and search(archive, "客轮航线同步") == []
+    assert [hit["url"] for hit in search(archive, "客轮航线恢复")] == [URL]
+    assert [hit["url"] for hit in search(archive, "客轮")] == [URL]  # too short for the index
+    versions = history(archive, URL)["versions"]
+    assert [v["version"] for v in versions] == [1, 2, 3]
+    assert any("船舶有序" in line for line in versions[1]["diff"])
+    assert any("同步" in line for line in versions[2]["diff"])
+    with archive.engine.connect() as connection:  # raises if the index lost track of the text
+        connection.exec_driver_sql("INSERT INTO article_fts (article_fts) VALUES ('integrity-check')")
+
+
+def test_an_archive_of_revision_0006_upgrades_to_storing_text_once_with_nothing_lost(tmp_path):
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    engine = create_engine(url)
+    alembic = _alembic_config()
+    with engine.begin() as connection:
+        alembic.attributes["connection"] = connection
+        command.upgrade(alembic, "0006")
+    now = "2026-01-05 00:00:00"
+    old, new = "我市“十四五”规划编制工作会议召开，研究部署纲要起草。", "我市“十四五”规划编制工作会议召开，研究部署纲要起草与专项规划。"
+    with engine.begin() as connection:
+        run = connection.exec_driver_sql
+        run(f"INSERT INTO site (id, key, name, base_url, region, config_hash, fold_scheme, fold_index, created_at) "
+            f"VALUES (1, 's', 'S', 'http://x.gov.cn', '', '', 0, 0, '{now}')")
+        run("INSERT INTO capture (id, site_id, url, fetched_at, http_status, headers, declared_encoding, body_zlib, "
+            f"body_size, content_digest) VALUES (1, 1, '{URL}', '{now}', 200, '{{}}', '{{}}', x'00', 1, 'd')")
+        run("INSERT INTO article (id, site_id, url, canonical_url, title, body, reporters, editors, quality, "
+            "content_hash, version, capture_id, first_seen, last_seen, modified) "
+            f"VALUES (1, 1, '{URL}', '{URL}', '規劃會議', ?, '[]', '[]', '{{}}', 'h2', 2, 1, '{now}', '{now}', '{now}')",
+            (new,))
+        for version, body in ((1, old), (2, new)):
+            run("INSERT INTO article_version (article_id, version, content_hash, title, body, reporters, editors, "
+                f"capture_id, created_at, reason) VALUES (1, {version}, 'h{version}', '規劃會議', ?, '[]', '[]', 1, "
+                f"'{now}', 'crawl')", (body,))
+        index_article(connection, 1, "規劃會議", new, fresh=True)
+    engine.dispose()
+
+    archive = Archive(url)  # upgrades on open
+    with archive.session() as session:
+        article = session.get(Article, 1)
+        assert article.body == new
+        assert [v.body for v in session.scalars(select(ArticleVersion).order_by(ArticleVersion.version))] == [old, None]
+        assert session.scalar(select(func.count()).select_from(ArticleVersion)) == 2
+    assert [h["url"] for h in search(archive, "十四五規劃")] == [URL]  # indexed words kept: simplified, no quotes
+    assert [h["url"] for h in search(archive, "规划会议")] == [URL]
+    assert [v["characters"] for v in history(archive, URL)["versions"]] == [len(old), len(new)]
+    # and the upgraded index follows the next change
+    archive.store_article(1, None, None, ArticleData("規劃會議", "滨河市召开海洋经济发展大会。"), reason="reprocess", url=URL)
+    assert search(archive, "专项规划") == [] and [h["url"] for h in search(archive, "海洋经济")] == [URL]
