@@ -85,6 +85,8 @@ def extract_decoded(decoded: Decoded, url: str, options: ExtractOptions | None =
     article = extract_from_html(decoded.text, url, options)
     article.quality.update(encoding=decoded.encoding, encoding_step=decoded.step)
     article.quality["warnings"] = decoded.warnings + article.quality.get("warnings", [])
+    if decoded.bad_spans:
+        article.quality["bad_bytes"] = decoded.bad_spans
     return article
 
 
