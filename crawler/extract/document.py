@@ -75,29 +75,33 @@ def _flatten(doc) -> None:
     """Elements deeper than MAX_DEPTH become <p> lines of their text under their ancestor at
     that depth: what they say stays, their nesting goes."""
     for anchor in doc.xpath("/*" * MAX_DEPTH):
-        lines, line = [], []
-        if anchor.text:
-            line.append(anchor.text)
-        for event, node in lxml.etree.iterwalk(anchor, events=("start", "end", "comment", "pi")):
-            if node is anchor:
-                continue
-            if event in ("comment", "pi"):  # no text of their own, but a tail
-                line.append(node.tail or "")
-                continue
-            if node.tag in BLOCK_TAGS and line:
-                lines.append("".join(line))
-                line = []
-            if event == "start" and node.text and node.tag not in DROP_TAGS:
-                line.append(node.text)
-            if event == "end" and node.tail:
-                line.append(node.tail)
-        lines.append("".join(line))
+        lines = lines_of(anchor)
         for child in list(anchor):
             anchor.remove(child)
         anchor.text = None
         for text in lines:
-            if text.strip():
-                lxml.etree.SubElement(anchor, "p").text = text
+            lxml.etree.SubElement(anchor, "p").text = text
+
+
+def lines_of(node, breaks=BLOCK_TAGS) -> list[str]:
+    """The text of `node` as lines, a line ending at each element of `breaks`; blank lines
+    dropped. Iterative: a tree of any depth."""
+    lines, line = [], [node.text or ""]
+    for event, child in lxml.etree.iterwalk(node, events=("start", "end", "comment", "pi")):
+        if child is node:
+            continue
+        if event in ("comment", "pi"):  # no text of their own, but a tail
+            line.append(child.tail or "")
+            continue
+        if child.tag in breaks:
+            lines.append("".join(line))
+            line = []
+        if event == "start" and child.text and child.tag not in DROP_TAGS:
+            line.append(child.text)
+        if event == "end" and child.tail:
+            line.append(child.tail)
+    lines.append("".join(line))
+    return [text for text in lines if text.strip()]
 
 
 def remove(node) -> None:
