@@ -110,6 +110,13 @@ def read_block(article, found, doc, html: str) -> None:
                 break
             block = parent
         blocks = [b for b in blocks if block not in b.iterancestors()] + [block]
+        # a block printed a line an element (<p>标题：…</p><p>索引号：…</p>) inside the body
+        for step in (lambda n: n.getprevious(), lambda n: n.getnext()):
+            sibling = step(block)
+            while sibling is not None and isinstance(sibling.tag, str) and sibling not in blocks \
+                    and _only_metadata(sibling) is not None:
+                blocks.append(sibling)
+                sibling = step(sibling)
     pairs = [pair for block in blocks for pair in _only_metadata(block) or []]
     if _is_block(pairs):
         for block in blocks:
