@@ -29,15 +29,13 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, func, select
 
 from archive.models import Article, ArticleVersion, Capture, ExportCursor, Site, utcnow
-from archive.store import Archive
+from archive.store import DOCUMENT_FIELDS, Archive
 
 SCHEMA_VERSION = "2"
 FORMATS = ("jsonl", "csv", "parquet", "warc")
-# a government document's 信息公开 fields (schema 2)
-DOCUMENT_FIELDS = ("index_number", "issuing_organ", "document_number", "written_date", "subject", "validity")
 FIELDS = ("schema_version", "article_id", "version", "site", "site_name", "region", "url", "canonical_url", "title",
           "original_title", "publish_time", "publish_time_precision", "source", "reporters", "editors", "body",
-          "story_id", "stored_at", "reason", "first_seen", "last_seen", *DOCUMENT_FIELDS)
+          "story_id", "stored_at", "reason", "first_seen", "last_seen", *DOCUMENT_FIELDS)  # the last six: schema 2
 BATCH = 1000
 
 

@@ -40,9 +40,9 @@ from textnorm import SearchText
 NEW, UPDATED, UNCHANGED = "new", "updated", "unchanged"
 
 # a government document's 信息公开 fields: on the article and on each version
-_DOCUMENT_FIELDS = ("index_number", "issuing_organ", "document_number", "written_date", "subject", "validity")
+DOCUMENT_FIELDS = ("index_number", "issuing_organ", "document_number", "written_date", "subject", "validity")
 _ARTICLE_FIELDS = ("title", "body", "publish_time", "publish_time_precision", "publish_time_origin", "source",
-                   "reporters", "editors", "original_title", "quality", *_DOCUMENT_FIELDS)
+                   "reporters", "editors", "original_title", "quality", *DOCUMENT_FIELDS)
 _article = Article.__table__
 _INSERT_CAPTURE = Capture.__table__.insert()
 _INSERT_ARTICLE = _article.insert()
@@ -355,7 +355,7 @@ class Archive:
                 original_title=data.original_title, body=data.body, publish_time=data.publish_time,
                 publish_time_precision=data.publish_time_precision, source=data.source,
                 reporters=data.reporters, editors=data.editors, capture_id=stored_capture, created_at=now,
-                reason=reason, **{name: fields[name] for name in _DOCUMENT_FIELDS},
+                reason=reason, **{name: fields[name] for name in DOCUMENT_FIELDS},
             ))
             if self.defer_index:
                 if existing is not None:
