@@ -29,13 +29,13 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, func, select
 
 from archive.models import Article, ArticleVersion, Capture, ExportCursor, Site, utcnow, version_body
-from archive.store import Archive
+from archive.store import DOCUMENT_FIELDS, Archive
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
 FORMATS = ("jsonl", "csv", "parquet", "warc")
 FIELDS = ("schema_version", "article_id", "version", "site", "site_name", "region", "url", "canonical_url", "title",
           "original_title", "publish_time", "publish_time_precision", "source", "reporters", "editors", "body",
-          "story_id", "stored_at", "reason", "first_seen", "last_seen")
+          "story_id", "stored_at", "reason", "first_seen", "last_seen", *DOCUMENT_FIELDS)  # the last six: schema 2
 BATCH = 1000
 
 
@@ -90,6 +90,7 @@ def rows(archive: Archive, selection: Selection) -> Iterator[tuple[dict, Capture
                 "reporters": list(version.reporters or []), "editors": list(version.editors or []),
                 "body": version_body(version, article), "story_id": article.story_id, "stored_at": version.created_at,
                 "reason": version.reason, "first_seen": article.first_seen, "last_seen": article.last_seen,
+                **{name: getattr(version, name) for name in DOCUMENT_FIELDS},
             }, capture
         last = batch[-1][0].id
 
@@ -126,6 +127,7 @@ def _with_iso_times(record: dict, tz: ZoneInfo) -> dict:
     """Times as ISO 8601 with the zone's offset (2026-09-18T11:20:00+08:00), for text formats."""
     for key in TIMES:
         record[key] = record[key].astimezone(tz).isoformat() if record[key] else None
+    record["written_date"] = record["written_date"].isoformat() if record["written_date"] else None
     return record
 
 
@@ -162,7 +164,7 @@ def parquet_schema(tz_name: str):
 
     timestamp = pa.timestamp("us", tz=tz_name)
     types = {"article_id": pa.int64(), "version": pa.int32(), "story_id": pa.int64(),
-             "reporters": pa.list_(pa.string()), "editors": pa.list_(pa.string()),
+             "reporters": pa.list_(pa.string()), "editors": pa.list_(pa.string()), "written_date": pa.date32(),
              **{name: timestamp for name in TIMES}}
     return pa.schema([pa.field(name, types.get(name, pa.string())) for name in FIELDS],
                      metadata={"muniarchive.schema_version": SCHEMA_VERSION})

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import os
 import socket
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -134,6 +135,13 @@ class Article(Base):
     text_hash: Mapped[str | None] = mapped_column(String(64), index=True)
     # the story cluster: this article and its reprints (other URLs, other sites)
     story_id: Mapped[int | None] = mapped_column(ForeignKey("story.id"), index=True)
+    # a government document's 信息公开 fields (crawler/extract/govfields.py); 文号 is looked up
+    index_number: Mapped[str | None] = mapped_column(Text)
+    issuing_organ: Mapped[str | None] = mapped_column(Text)
+    document_number: Mapped[str | None] = mapped_column(String(200), index=True)
+    written_date: Mapped[date | None] = mapped_column(Date)
+    subject: Mapped[str | None] = mapped_column(Text)
+    validity: Mapped[str | None] = mapped_column(String(50))
 
 
 class Story(Base):
@@ -198,6 +206,12 @@ class ArticleVersion(Base):
     capture_id: Mapped[int | None] = mapped_column(ForeignKey("capture.id"))
     created_at: Mapped[datetime] = mapped_column(AwareDateTime, default=utcnow)
     reason: Mapped[str] = mapped_column(String(20), default="crawl")
+    index_number: Mapped[str | None] = mapped_column(Text)
+    issuing_organ: Mapped[str | None] = mapped_column(Text)
+    document_number: Mapped[str | None] = mapped_column(String(200))
+    written_date: Mapped[date | None] = mapped_column(Date)
+    subject: Mapped[str | None] = mapped_column(Text)
+    validity: Mapped[str | None] = mapped_column(String(50))
 
 
 def version_body(version: ArticleVersion, article: Article) -> str | None:

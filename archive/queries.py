@@ -13,7 +13,7 @@ from sqlalchemy import and_, column, event, func, literal_column, or_, select, t
 
 from archive.models import Article, ArticleVersion, Attachment, Capture, Site, version_body
 from archive.search_terms import expand
-from archive.store import Archive
+from archive.store import DOCUMENT_FIELDS, Archive
 from archive.urls import variants
 from textnorm import QUOTES, searchable, simplified
 
@@ -165,10 +165,6 @@ def history(archive: Archive, url: str, diff_lines: int = 12) -> dict | None:
         return {"url": article.url, "title": article.title, "versions": _versions(session, article_id, diff_lines)}
 
 
-# government document fields (公开目录 tables) an archive may have as article columns
-DOCUMENT_FIELDS = ("index_number", "issuing_organ", "document_number", "written_date", "subject", "validity")
-
-
 def article_record(archive: Archive, *, article_id: int | None = None, url: str | None = None,
                    diff_lines: int = 40) -> dict | None:
     """Everything the archive holds on one article (by id or URL): its fields, the government
@@ -177,11 +173,9 @@ def article_record(archive: Archive, *, article_id: int | None = None, url: str 
     with archive.session() as session:
         if article_id is None and (article_id := _article_id(session, url or "")) is None:
             return None
-        # every column, so document fields added by later revisions come along without a model change
-        row = session.execute(text("select * from article where id = :id").bindparams(id=article_id)).mappings().first()
-        if row is None:
-            return None
         article = session.get(Article, article_id)
+        if article is None:
+            return None
         site = session.get(Site, article.site_id)
         attachments = session.scalars(select(Attachment).where(Attachment.article_id == article_id)
                                       .order_by(Attachment.id)).all()
@@ -196,7 +190,7 @@ def article_record(archive: Archive, *, article_id: int | None = None, url: str 
         "original_title": article.original_title, "publish_time": article.publish_time,
         "publish_time_precision": article.publish_time_precision, "source": article.source,
         "reporters": article.reporters, "editors": article.editors, "body": article.body,
-        "document": {name: row[name] for name in DOCUMENT_FIELDS if row.get(name) not in (None, "")},
+        "document": {name: getattr(article, name) for name in DOCUMENT_FIELDS if getattr(article, name) not in (None, "")},
         "version": article.version, "first_seen": article.first_seen, "last_seen": article.last_seen,
         "versions": versions,
         "attachments": [{"url": a.url, "name": a.link_text, "file_name": a.file_name, "type": a.file_type,

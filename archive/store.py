@@ -14,7 +14,7 @@ import zlib
 from array import array
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import bindparam, func, select, text
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -39,8 +39,10 @@ from textnorm import SearchText
 
 NEW, UPDATED, UNCHANGED = "new", "updated", "unchanged"
 
+# a government document's 信息公开 fields: on the article and on each version
+DOCUMENT_FIELDS = ("index_number", "issuing_organ", "document_number", "written_date", "subject", "validity")
 _ARTICLE_FIELDS = ("title", "body", "publish_time", "publish_time_precision", "publish_time_origin", "source",
-                   "reporters", "editors", "original_title", "quality")
+                   "reporters", "editors", "original_title", "quality", *DOCUMENT_FIELDS)
 _article = Article.__table__
 _INSERT_CAPTURE = Capture.__table__.insert()
 _INSERT_ARTICLE = _article.insert()
@@ -102,6 +104,12 @@ class ArticleData:
     editors: list[str] = field(default_factory=list)
     original_title: str | None = None
     quality: dict = field(default_factory=dict)
+    index_number: str | None = None
+    issuing_organ: str | None = None
+    document_number: str | None = None
+    written_date: date | None = None
+    subject: str | None = None
+    validity: str | None = None
     # computed where the text was extracted (the crawl's worker process), else by the store
     fingerprint: Fingerprint | None = None
     search_text: SearchText | None = None
@@ -359,7 +367,7 @@ class Archive:
                 original_title=data.original_title, body=None, publish_time=data.publish_time,
                 publish_time_precision=data.publish_time_precision, source=data.source,
                 reporters=data.reporters, editors=data.editors, capture_id=stored_capture, created_at=now,
-                reason=reason,
+                reason=reason, **{name: fields[name] for name in DOCUMENT_FIELDS},
             ))
             if self.defer_index:
                 if existing is not None:

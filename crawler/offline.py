@@ -21,6 +21,7 @@ from crawler.clean.boilerplate import compile_rules
 from crawler.config import Config, SiteConfig
 from crawler.extract import ExtractOptions, extract_article, extract_from_text
 from crawler.extract.article import Article as Extracted
+from crawler.extract.govfields import FIELDS as DOCUMENT_FIELDS
 from crawler.extraction_worker import flag_truncated, parsed_part
 from crawler.settings import EXTRACT_MAX_BYTES
 
@@ -37,7 +38,7 @@ def article_data(extracted: Extracted, fingerprint=None, text=None) -> ArticleDa
         publish_time_precision=pt.precision if pt else None, publish_time_origin=extracted.publish_time_origin,
         source=extracted.source, reporters=extracted.reporters, editors=extracted.editors,
         original_title=extracted.original_title, quality=extracted.quality, fingerprint=fingerprint,
-        search_text=text,
+        search_text=text, **{name: getattr(extracted, name) for name in DOCUMENT_FIELDS},
     )
 
 

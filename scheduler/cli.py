@@ -396,6 +396,11 @@ def _masked_stats(stats: dict | None) -> dict:
     return stats
 
 
+# a government document's 信息公开 fields, as `show` labels them
+DOCUMENT_LABELS = {"document_number": "document no.", "issuing_organ": "issued by", "written_date": "written",
+                   "index_number": "index no.", "subject": "subject", "validity": "validity"}
+
+
 @cli.command()
 @click.argument("url")
 @config_option
@@ -429,6 +434,9 @@ def show(url: str, config_path: str, json_output: bool) -> None:
     for label, key in (("reporters", "reporters"), ("editors", "editors")):
         if record[key]:
             console.print(f"{label:>15}: {'、'.join(record[key])}")
+    for key, label in DOCUMENT_LABELS.items():  # a government document's 信息公开 fields
+        if record["document"].get(key):
+            console.print(f"{label:>15}: {record['document'][key]}", highlight=False)
     if capture:
         console.print(f"{'encoding':>15}: {capture['encoding']} (chosen by {capture['encoding_step']})")
     for a in record["attachments"]:

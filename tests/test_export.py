@@ -49,7 +49,7 @@ def same_as_archive(records: list[dict], articles: dict) -> None:
         if isinstance(published, str):
             published = datetime.fromisoformat(published)
         assert published == article.publish_time
-        assert record["schema_version"] == "1"
+        assert record["schema_version"] == "2"
 
 
 def test_jsonl_csv_and_parquet_read_back_as_the_archive(crawled, config, tmp_path):
@@ -73,7 +73,7 @@ def test_jsonl_csv_and_parquet_read_back_as_the_archive(crawled, config, tmp_pat
     assert cli("export", "--format", "parquet", "--out", str(tmp_path / "a.parquet"),
                "--config", str(config.path)).returncode == 0
     table = pq.read_table(tmp_path / "a.parquet")
-    assert table.schema.metadata[b"muniarchive.schema_version"] == b"1"
+    assert table.schema.metadata[b"muniarchive.schema_version"] == b"2"
     assert str(table.schema.field("publish_time").type) == "timestamp[us, tz=Asia/Shanghai]"
     assert str(table.schema.field("reporters").type) == "list<element: string>"
     same_as_archive(table.to_pylist(), crawled)

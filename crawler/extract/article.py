@@ -13,7 +13,7 @@ candidates), body, title, credits (names); this module runs them in order.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, tzinfo
+from datetime import date, datetime, tzinfo
 
 from crawler.clean import apply_rules, default_rules, find_mojibake, strip_pinyin
 from crawler.clean.boilerplate import Rule
@@ -22,6 +22,7 @@ from crawler.extract.credits import ROLES, credits_in_text, forum_poster, settle
 from crawler.extract.dates import CHINA, PublishTime, parse_publish_time
 from crawler.extract.decode import Decoded, decode_body
 from crawler.extract.document import CJK, DROP_TAGS, find_links, parse, remove, squash
+from crawler.extract.govfields import read_block, read_lines
 from crawler.extract.labels import fields_in_line, is_metadata_line
 from crawler.extract.metadata import (
     Found,
@@ -63,6 +64,13 @@ class Article:
     body: str | None = None
     quality: dict = field(default_factory=dict)
     links: list[tuple[str, str]] = field(default_factory=list)  # every <a href>, when options.collect_links
+    # a government document's 信息公开 fields (govfields.py)
+    index_number: str | None = None  # 索引号
+    issuing_organ: str | None = None  # 发布机构 / 发文机关
+    document_number: str | None = None  # 文号 / 发文字号
+    written_date: date | None = None  # 成文日期
+    subject: str | None = None  # 主题分类
+    validity: str | None = None  # 有效性
 
     def as_record(self) -> dict:
         return {
@@ -77,6 +85,12 @@ class Article:
             "original_title": self.original_title,
             "body": self.body,
             "quality": self.quality,
+            "index_number": self.index_number,
+            "issuing_organ": self.issuing_organ,
+            "document_number": self.document_number,
+            "written_date": self.written_date.isoformat() if self.written_date else None,
+            "subject": self.subject,
+            "validity": self.validity,
         }
 
 
@@ -90,6 +104,8 @@ def extract_decoded(decoded: Decoded, url: str, options: ExtractOptions | None =
     article = extract_from_html(decoded.text, url, options)
     article.quality.update(encoding=decoded.encoding, encoding_step=decoded.step)
     article.quality["warnings"] = decoded.warnings + article.quality.get("warnings", [])
+    if decoded.bad_spans:
+        article.quality["bad_bytes"] = decoded.bad_spans
     return article
 
 
@@ -108,6 +124,7 @@ def extract_from_html(html: str, url: str, options: ExtractOptions | None = None
     found = Found()
     selectors = options.selectors or {}
     offer_page_metadata(found, doc, html, selectors)
+    read_block(article, found, doc, html)  # the 信息公开 table: fields, then out of the page
 
     body_node = find_body(doc, selectors.get("body"))
     fallbacks += [(key, value, "forum") for key, value in forum_poster(doc, body_node)]
@@ -165,6 +182,7 @@ def _complete(article: Article, paragraphs: list[str], found: Found, options: Ex
         text, count = strip_pinyin(paragraph)
         pinyin_removed += count
         cleaned.append(text)
+    cleaned = read_lines(article, found, cleaned)  # 信息公开 fields printed as lines of the body
 
     title_value = found.get("title", (None,))[0] or headline()
     article.title = strip_title_suffix(title_value) if title_value else None

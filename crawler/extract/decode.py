@@ -2,14 +2,18 @@
 
 Scrapy trusts a page's declared charset even when it is wrong, so every body is decoded
 again here: BOM; each declared label (site override, HTTP header, <meta>), widened, accepted
-only if it decodes the WHOLE body strictly; strict UTF-8; chardet, widened, strict; last
-resort gb18030 with replacement characters and a warning. The step that chose is recorded.
+only if it decodes the WHOLE body strictly; then, when only a few bytes are bad (a corrupted
+byte, a cut-off character), the BOM or the first declared label with those bytes replaced;
+strict UTF-8; chardet, widened, strict; last resort the CJK codec that loses the least, with
+replacement characters and a warning. The step that chose is recorded, and so is every span
+of bytes that did not decode.
 """
 
 from __future__ import annotations
 
 import codecs
 import re
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 
 import chardet
@@ -36,6 +40,22 @@ FALLBACKS = ("gb18030", "utf-8", "big5hkscs")  # in order of preference on a tie
 _BOMS = [(codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16")]
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.I)
 _HEADER_CHARSET = re.compile(r"charset\s*=\s*[\"']?([A-Za-z0-9_.:-]+)", re.I)
+# a mislabelled page fails on 5% of its characters or more (GBK read as Big5: 7%; UTF-8 as
+# gb18030: 5%); a damaged one on a few bytes: up to one in 400 non-ASCII bytes (two or three
+# bytes a character) counts as damage
+BAD_BYTES_PER_SPAN = 400
+LISTED_SPANS = 20  # how many bad spans `quality` lists; the warning counts them all
+_ASCII = bytes(range(128))
+
+_bad_spans: ContextVar[list[tuple[int, int]]] = ContextVar("bad_spans")
+
+
+def _mark_bad_span(error: UnicodeDecodeError) -> tuple[str, int]:
+    _bad_spans.get().append((error.start, error.end))
+    return "\ufffd", error.end
+
+
+codecs.register_error("muniarchive.mark", _mark_bad_span)
 
 
 @dataclass
@@ -45,6 +65,8 @@ class Decoded:
     step: str  # bom | override | http-header | meta | utf-8 | chardet | fallback
     declared: dict[str, str] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    # byte spans that did not decode and became U+FFFD: {start, end, bytes (hex), context}
+    bad_spans: list[dict] = field(default_factory=list)
 
 
 def widen(label: str) -> list[str]:
@@ -78,13 +100,56 @@ def _strict(body: bytes, codec: str) -> str | None:
         return None
 
 
+def _replacing(body: bytes, codec: str) -> tuple[str, list[tuple[int, int]]] | None:
+    """The body decoded with every byte span that does not decode replaced by U+FFFD, and those spans."""
+    spans: list[tuple[int, int]] = []
+    token = _bad_spans.set(spans)
+    try:
+        return body.decode(codec, errors="muniarchive.mark"), spans
+    except LookupError:
+        return None
+    finally:
+        _bad_spans.reset(token)
+
+
+def _few(body: bytes, spans: list) -> bool:
+    return len(spans) <= max(1, len(body.translate(None, _ASCII)) // BAD_BYTES_PER_SPAN)
+
+
+def _described(body: bytes, text: str, spans: list[tuple[int, int]]) -> list[dict]:
+    """The first LISTED_SPANS bad spans, each with the text around its replacement character."""
+    marks = [i for i, char in enumerate(text) if char == "\ufffd"] if "\ufffd" in text else []
+    out = []
+    for n, (start, end) in enumerate(spans[:LISTED_SPANS]):
+        span = {"start": start, "end": end, "bytes": body[start:end].hex()}
+        if len(marks) == len(spans):  # else the page holds U+FFFD of its own: no reliable position
+            span["context"] = re.sub(r"\s+", " ", text[max(0, marks[n] - 12):marks[n] + 13])
+        out.append(span)
+    return out
+
+
+def _damaged(body: bytes, codec: str, step: str, declared: dict, warnings: list[str],
+             label: str | None = None) -> Decoded | None:
+    """The body under `codec` when only a few byte spans fail to decode, else None."""
+    if (result := _replacing(body, codec)) is None or not _few(body, result[1]):
+        return None
+    text, spans = result
+    warnings.append(f"{step} {f'declares {label}: ' if label else f'{codec}: '}{len(spans)} byte span(s) do not "
+                    f"decode and were replaced")
+    return Decoded(text, codec, step, declared, warnings, _described(body, text, spans))
+
+
 def decode_body(body: bytes, content_type: str | None = None, override: str | None = None) -> Decoded:
     declared = declared_encodings(body, content_type)
     warnings: list[str] = []
 
     for bom, codec in _BOMS:
-        if body.startswith(bom) and (text := _strict(body, codec)) is not None:
-            return Decoded(text, codec.replace("-sig", ""), "bom", declared)
+        if body.startswith(bom):
+            if (text := _strict(body, codec)) is not None:
+                return Decoded(text, codec.replace("-sig", ""), "bom", declared)
+            if decoded := _damaged(body, codec, "bom", declared, warnings):  # a lone surrogate: keep the rest
+                decoded.encoding = codec.replace("-sig", "")
+                return decoded
 
     # Valid UTF-8 with non-ASCII bytes is practically never GBK by accident, while a
     # strict gb18030 decode of UTF-8 bytes often "succeeds": pages that declare gb2312
@@ -105,6 +170,13 @@ def decode_body(body: bytes, content_type: str | None = None, override: str | No
         else:
             if codecs_to_try:
                 warnings.append(f"{step} declares {label} but the body does not decode as {codecs_to_try[-1]}")
+    if utf8 is None:
+        # no label decodes the whole body: a few bad bytes (a corrupted byte, a cut-off last
+        # character) are damage, not a wrong label; another codec would garble everything else
+        for step, label in labels:
+            if (codecs_to_try := widen(label)) and (
+                    decoded := _damaged(body, codecs_to_try[-1], step, declared, warnings, label)):
+                return decoded
 
     if (text := _strict(body, "utf-8")) is not None:
         return Decoded(text, "utf-8", "utf-8", declared, warnings)
@@ -118,9 +190,8 @@ def decode_body(body: bytes, content_type: str | None = None, override: str | No
             if (text := _strict(body, codec)) is not None:
                 return Decoded(text, codec, "chardet", declared, warnings)
 
-    # a damaged page (a truncated or corrupted byte): the CJK codec that loses the least
-    text, codec = min(((body.decode(c, errors="replace"), c) for c in FALLBACKS),
-                      key=lambda pair: pair[0].count("\ufffd"))
+    # a damaged page, undeclared or mislabelled: the CJK codec that loses the least
+    (text, spans), codec = min(((_replacing(body, c), c) for c in FALLBACKS), key=lambda pair: len(pair[0][1]))
     warnings.append(f"no encoding decodes the body cleanly: decoded as {codec} with "
-                    f"{text.count(chr(0xFFFD))} replacement characters")
-    return Decoded(text, codec, "fallback", declared, warnings)
+                    f"{len(spans)} byte span(s) replaced")
+    return Decoded(text, codec, "fallback", declared, warnings, _described(body, text, spans))

@@ -21,19 +21,87 @@ SENTENCE_END = re.compile(r"[。！？!?；]")  # not ASCII ";": counters use it
 # plain lxml elements: lxml.html's own element classes are looked up in Python for every
 # element touched, which cost a seventh of the extraction time
 _HTML_PARSER = lxml.etree.HTMLParser()
+# no depth limit: libxml2 stops at 256 levels and drops the WHOLE page, not only what is deeper
+_DEEP_HTML_PARSER = lxml.etree.HTMLParser(huge_tree=True)
+# characters XML forbids: lxml parses them but refuses any string holding one, so the first
+# edit of a text beside them (dropping a comment) raises "All strings must be XML compatible"
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+# libxml2 ends the document at </html>; pages built from include fragments (TRS on gov.cn)
+# carry one after the included header, before the article. It closes what is open at the
+# end of the input anyway, so dropping every </html> loses nothing.
+_END_OF_HTML = re.compile(r"</html\s*>", re.I)
+# a tree past libxml2's limit is flattened below this depth: the extractor's walks recurse
+# once per level
+MAX_DEPTH = 200
+# past libxml2's limit even with huge_tree (2048), the nesting is taken out of the markup:
+# block tags become <p> (which never nests), inline ones go
+_NESTING_TAG = re.compile(r"<(/?)(?:(?P<block>div|table|tbody|tr|td|th|ul|ol|li|dl|dd|dt|center|section|article|"
+                          r"blockquote)|span|font|b|i|u|em|strong|small|big|a)\b[^>]*>", re.I)
 
 
 def parse(html: str):
+    """The page's tree, whole: stray </html> tags, characters XML forbids and nesting deeper
+    than libxml2 allows (each of which loses or crashes a real page) are repaired first."""
     if not html or not html.strip():
         return None
+    if _NOT_XML.search(html):
+        html = _NOT_XML.sub(lambda m: " " if m.group() in "\x0b\x0c" else "", html)
+    html = _END_OF_HTML.sub("", html)
+    doc = _parse(html, _HTML_PARSER)
+    if doc is not None and _too_deep(_HTML_PARSER):
+        doc = _parse(html, _DEEP_HTML_PARSER)
+        if doc is not None and _too_deep(_DEEP_HTML_PARSER):
+            doc = _parse(_NESTING_TAG.sub(lambda m: "<p>" if m.group("block") else "", html), _HTML_PARSER)
+        if doc is not None:
+            _flatten(doc)
+    return doc
+
+
+def _parse(html: str, parser):
     try:
-        doc = lxml.html.fromstring(html, parser=_HTML_PARSER)
+        return lxml.html.fromstring(html, parser=parser)
     except (lxml.etree.ParserError, ValueError):
-        try:
-            doc = lxml.html.fromstring(html.encode("utf-8", "replace"), parser=_HTML_PARSER)
+        try:  # a lone surrogate cannot be encoded for libxml2
+            return lxml.html.fromstring(html.encode("utf-8", "replace"), parser=parser)
         except (lxml.etree.ParserError, ValueError):
             return None
-    return doc
+
+
+def _too_deep(parser) -> bool:
+    return any(error.message.startswith("Excessive depth") for error in parser.error_log)
+
+
+def _flatten(doc) -> None:
+    """Elements deeper than MAX_DEPTH become <p> lines of their text under their ancestor at
+    that depth: what they say stays, their nesting goes."""
+    for anchor in doc.xpath("/*" * MAX_DEPTH):
+        lines = lines_of(anchor)
+        for child in list(anchor):
+            anchor.remove(child)
+        anchor.text = None
+        for text in lines:
+            lxml.etree.SubElement(anchor, "p").text = text
+
+
+def lines_of(node, breaks=BLOCK_TAGS) -> list[str]:
+    """The text of `node` as lines, a line ending at each element of `breaks`; blank lines
+    dropped. Iterative: a tree of any depth."""
+    lines, line = [], [node.text or ""]
+    for event, child in lxml.etree.iterwalk(node, events=("start", "end", "comment", "pi")):
+        if child is node:
+            continue
+        if event in ("comment", "pi"):  # no text of their own, but a tail
+            line.append(child.tail or "")
+            continue
+        if child.tag in breaks:
+            lines.append("".join(line))
+            line = []
+        if event == "start" and child.text and child.tag not in DROP_TAGS:
+            line.append(child.text)
+        if event == "end" and child.tail:
+            line.append(child.tail)
+    lines.append("".join(line))
+    return [text for text in lines if text.strip()]
 
 
 def remove(node) -> None:

@@ -27,6 +27,8 @@ class SampleArticle:
     traditional: bool = False  # the page (title, body and its boilerplate) is in Traditional script
     pending: bool = False  # not on the site until SampleSites.publish() releases it
     extra: dict = field(default_factory=dict, hash=False, compare=False)
+    # a government document's 信息公开 fields, printed in a table above it (written_date: YYYY-MM-DD)
+    document: dict = field(default_factory=dict, hash=False, compare=False)
 
     @property
     def body(self) -> str:
@@ -109,14 +111,20 @@ CITY = [
         "滨河市人民政府",
         "2021年2月26日",
     ], attachments=(("P020210302571234567890.pdf",
-                     "滨河市国民经济和社会发展第十四个五年规划和二〇三五年远景目标纲要.pdf"),)),
+                     "滨河市国民经济和社会发展第十四个五年规划和二〇三五年远景目标纲要.pdf"),),
+      document={"index_number": "113799000041234567/2021-00031", "issuing_organ": "滨河市人民政府",
+                "document_number": "滨政发〔2021〕3号", "written_date": "2021-02-26",
+                "subject": "国民经济管理、国有资产监管\\发展规划", "validity": "有效"}),
     A("ghjh", 200202, "2026-10-12 16:00", "滨河市人民政府关于印发滨河市城市更新专项规划（2026—2035年）的通知",
       "市住房城乡建设局", [
         "各县（市、区）人民政府，市政府各部门、各直属机构：",
         "《滨河市城市更新专项规划（2026—2035年）》已经市政府同意，现印发给你们，请结合实际认真组织实施。",
         "滨河市人民政府",
         "2026年10月10日",
-    ], attachments=(("P020261012398765432101.pdf", "滨河市城市更新专项规划（2026—2035年）.pdf"),)),
+    ], attachments=(("P020261012398765432101.pdf", "滨河市城市更新专项规划（2026—2035年）.pdf"),),
+      document={"index_number": "113799000041234567/2026-00215", "issuing_organ": "滨河市人民政府",
+                "document_number": "滨政发〔2026〕21号", "written_date": "2026-10-10",
+                "subject": "城乡建设、环境保护\\城市规划", "validity": "有效"}),
     # a plan's life (issue: plan-release watch): the consultation draft is up from the start,
     # the final 纲要 and a mid-term review of another plan come out between crawls
     A("ghjh", 200203, "2026-10-16 09:00",
@@ -125,7 +133,11 @@ CITY = [
         "公开征求意见时间为2026年10月16日至11月15日。社会各界可通过电子邮件或信函方式提出意见建议。",
         "滨河市发展和改革委员会",
         "2026年10月16日",
-    ], attachments=(("P020261016412345678901.pdf", "滨河市国民经济和社会发展第十五个五年规划纲要（征求意见稿）.pdf"),)),
+    ], attachments=(("P020261016412345678901.pdf", "滨河市国民经济和社会发展第十五个五年规划纲要（征求意见稿）.pdf"),),
+      # a notice without a 文号: the portal leaves that cell empty
+      document={"index_number": "113799000041234580/2026-00088", "issuing_organ": "滨河市发展和改革委员会",
+                "document_number": None, "written_date": "2026-10-16",
+                "subject": "国民经济管理、国有资产监管\\其他", "validity": "有效"}),
     A("ghjh", 200204, "2026-11-03 16:30",
       "滨河市人民政府关于印发滨河市国民经济和社会发展第十五个五年规划和二〇三五年远景目标纲要的通知",
       "市发展改革委", [
@@ -134,6 +146,9 @@ CITY = [
         "滨河市人民政府",
         "2026年10月30日",
     ], attachments=(("P020261103523456789012.pdf", "规划纲要全文.pdf"),), pending=True,
+      document={"index_number": "113799000041234567/2026-00240", "issuing_organ": "滨河市人民政府",
+                "document_number": "滨政发〔2026〕24号", "written_date": "2026-10-30",
+                "subject": "国民经济管理、国有资产监管\\发展规划", "validity": "有效"},
       extra={"attachment_lines": {"P020261103523456789012.pdf": [
           "滨河市国民经济和社会发展", "第十五个五年规划和二〇三五年", "远景目标纲要", "（2026年10月）",
           "第一章 发展基础和发展环境"]}}),

@@ -180,7 +180,7 @@ class SampleSite:
                 "site": self.key, "url": base_url + self.article_path(a), "title": a.title,
                 "publish_time": a.published, "source": a.source, "reporters": list(a.reporters),
                 "editors": list(a.editors), "original_title": a.original_title, "body": a.body,
-                "attachments": [base_url + p for p in self.attachment_paths(a)],
+                "attachments": [base_url + p for p in self.attachment_paths(a)], "document": dict(a.document),
             })
         return out
 
@@ -273,7 +273,7 @@ class TrsSite(SampleSite):
             for name, text in a.attachments
         )
         attachments = f'<div class="fujian"><p>相关附件：</p>{links}</div>' if links else ""
-        text = (self._head(a.title, a.column, meta) + f"""<div class="article">
+        text = (self._head(a.title, a.column, meta) + self._document_table(a) + f"""<div class="article">
 <h1 class="title">{html.escape(a.title)}</h1>
 <div class="info">发布时间：{a.published}　来源：{a.source}　【字体：<a href="#">大</a> <a href="#">中</a> <a href="#">小</a>】</div>
 <div class="TRS_Editor"><style type="text/css">.TRS_Editor P{{margin-top:5px;margin-bottom:5px;line-height:1.8;font-family:宋体;font-size:12pt;}}</style>
@@ -287,6 +287,25 @@ class TrsSite(SampleSite):
 </div>
 """ + self._foot())
         return Page(200, "text/html", text.encode("gbk"))
+
+    @staticmethod
+    def _document_table(a: SampleArticle) -> str:
+        """The 信息公开 table TRS portals print above a government document."""
+        if not a.document:
+            return ""
+        d = {key: html.escape(value or "") for key, value in a.document.items()}
+
+        def day(iso: str) -> str:
+            return f"{iso[:4]}年{iso[5:7]}月{iso[8:10]}日"
+
+        return f"""<div class="xxgk_table"><table class="table_suoyin" cellspacing="0" cellpadding="0">
+<tr><th>索&nbsp;引&nbsp;号：</th><td>{d["index_number"]}</td><th>主题分类：</th><td>{d["subject"]}</td></tr>
+<tr><th>发布机构：</th><td>{d["issuing_organ"]}</td><th>成文日期：</th><td>{day(d["written_date"])}</td></tr>
+<tr><th>标　　题：</th><td colspan="3">{html.escape(a.title)}</td></tr>
+<tr><th>文　　号：</th><td>{d["document_number"]}</td><th>发布日期：</th><td>{day(a.published)}</td></tr>
+<tr><th>有&nbsp;效&nbsp;性：</th><td colspan="3">{d["validity"]}</td></tr>
+</table></div>
+"""
 
     def route(self, path: str, query) -> Page:
         if path in ("/", "/index.html"):
