@@ -148,7 +148,7 @@ def _detect_title(title: str, region: str, rules: PlanRules) -> PlanMatch | None
             name = _trim_name(found.group("name"))
             if not rules.name_requires.search(name) or rules.name_excludes.search(name):
                 continue
-            if _is_news(text, rules):
+            if _is_news(title, rules):
                 return None
             period, topic = plan_identity(name, region)
             if not topic:
@@ -161,13 +161,13 @@ def _detect_title(title: str, region: str, rules: PlanRules) -> PlanMatch | None
 
 
 _QUOTED = re.compile(r"《[^》]*》")
+_LEADING = re.compile(r"^.*?关于(?:印发|制定|公开征求|征求|调整|修订|修改|公布|发布|颁布|对)?《?")
 
 
 def _is_news(title: str, rules: PlanRules) -> bool:
     """A veto's words outside 《》: words inside belong to a name (会议会展业发展规划)."""
     text = _QUOTED.sub("", normalise_title(title))
     return any(veto.pattern.search(text) for veto in rules.vetoes)
-_LEADING = re.compile(r"^.*?关于(?:印发|制定|公开征求|征求|调整|修订|修改|公布|发布|颁布|对)?《?")
 
 
 def _trim_name(name: str) -> str:
