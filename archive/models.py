@@ -308,6 +308,8 @@ class PlanRelease(Base):
     updated_at: Mapped[datetime | None] = mapped_column(AwareDateTime)
     text_hash: Mapped[str] = mapped_column(String(64))
     version: Mapped[int] = mapped_column(Integer, default=1)
+    # first seen in the quiet baseline (archive/plans.py): known, never announced
+    baseline: Mapped[bool] = mapped_column(Boolean, default=False)
     # handed to the alert targets (set without sending when none are configured, so adding a
     # target later does not replay the archive's history); cleared when the text changes
     notified_at: Mapped[datetime | None] = mapped_column(AwareDateTime)

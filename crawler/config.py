@@ -255,11 +255,22 @@ class AlertSettings(_Strict):
         return [re.sub(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}", value, url) for url in self.urls]
 
 
+class PlanSettings(_Strict):
+    """The plan-release watch (archive/plans.py): which releases are announced."""
+
+    # unset: each site's first crawl is the quiet baseline (what it finds is recorded, not
+    # announced). N: a release published more than N days before it was first seen is
+    # recorded, not announced, whichever crawl finds it; those published within N days are
+    # announced, also on a site's first crawl
+    baseline_days: Annotated[int, Field(strict=True, ge=1)] | None = None
+
+
 class Config(_Strict):
     archive: ArchiveConfig = ArchiveConfig()
     defaults: Defaults = Defaults()
     scheduler: SchedulerSettings = SchedulerSettings()
     alerts: AlertSettings = AlertSettings()
+    plans: PlanSettings = PlanSettings()
     sites: list[SiteConfig] = []
 
     # where the file was read from: relative paths (SQLite file) resolve against its folder

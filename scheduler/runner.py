@@ -141,9 +141,9 @@ def run_crawl(config: Config, site_key: str, archive: Archive, *, timeout: float
                "--run-id", str(run_id)]
     timeout = timeout or config.defaults.crawl_timeout
     status_if_killed = None
-    with open(log_path, "ab") as log:
+    with open(log_path, "ab") as log_file:
         # its own process group, so a timeout kills the crawl and anything it started
-        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+        process = subprocess.Popen(command, stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                    start_new_session=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
         deadline = time.monotonic() + timeout
         try:
@@ -195,11 +195,12 @@ def run_crawl(config: Config, site_key: str, archive: Archive, *, timeout: float
 
 
 def watch_plans(config: Config, archive: Archive) -> list:
-    """Plan releases in what the archive stored since the last look; each notified once."""
+    """Plan releases in what the archive stored since the last look; each notified once,
+    apart from the quiet baseline (`plans.baseline_days`)."""
     from archive.plans import scan_plans
     from crawler.plans import detect_plan
     from scheduler.alerts import Alerts
 
-    changes = scan_plans(archive, detect_plan)
+    changes = scan_plans(archive, detect_plan, baseline_days=config.plans.baseline_days)
     Alerts(config.alerts, archive).plan_releases()
     return changes

@@ -8,6 +8,7 @@ import json
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pypdf
@@ -23,6 +24,7 @@ from crawler.samplesites.content import SampleArticle
 from crawler.samplesites.server import make_docx, make_pdf
 from scheduler.runner import run_crawl
 from tests.helpers import CHINA, Receiver
+from tests.test_scheduler import SchedulerProcess, runs, wait_for, write_config
 
 ROOT = Path(__file__).resolve().parents[1]
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -78,9 +80,9 @@ def test_each_stage_is_detected_at_the_crawl_where_it_appears_and_reported_once(
     # the news that mentions 十四五/十五五 again and again is archived, and is no release
     assert all("binhe-news" not in r.url and str(sample_sites.ports["binhe-news"]) not in r.url
                for r in stored_releases(archive).values())
-    assert len(receiver.received) == 3
-    listed = plans_cli(watched, "--new")
-    assert len(listed) == 3 and plans_cli(watched, "--new") == []
+    # the first crawl is the quiet baseline: recorded and listed, never announced
+    assert receiver.received == [] and plans_cli(watched, "--new") == []
+    assert [r["baseline"] for r in plans_cli(watched)] == [True] * 3
 
     # the last of these is the final 纲要 with its text as a PDF (the others: news of other sites)
     released = sample_sites.publish(7)
@@ -92,7 +94,7 @@ def test_each_stage_is_detected_at_the_crawl_where_it_appears_and_reported_once(
     with archive.session() as session:  # its PDF, named only 规划纲要全文, was read and is the same release
         pdf = session.scalar(select(Attachment).where(Attachment.link_text == "规划纲要全文.pdf"))
         assert pdf.text_note == "extracted" and "第十五个五年规划和二〇三五年" in pdf.text
-    assert [m["title"] for m in receiver.received[3:]] == [
+    assert [m["title"] for m in receiver.received] == [
         "[muniarchive] 新规划发布：滨河市国民经济和社会发展第十五个五年规划和二〇三五年远景目标纲要（印发）"]
     assert [r["stage"] for r in plans_cli(watched, "--new")] == ["final"]
 
@@ -103,16 +105,16 @@ def test_each_stage_is_detected_at_the_crawl_where_it_appears_and_reported_once(
     with archive.session() as session:
         docx = session.scalar(select(Attachment).where(Attachment.file_type == "docx"))
         assert docx.text_note == "extracted" and "中期评估报告" in docx.text
-    assert len(receiver.received) == 5
+    assert len(receiver.received) == 2
 
-    assert crawl(config, archive, CITY) == [] and len(receiver.received) == 5  # nothing new: nothing said
+    assert crawl(config, archive, CITY) == [] and len(receiver.received) == 2  # nothing new: nothing said
 
     # the government corrects the final notice: the release is updated (not new) and told once
     sample_sites.sites["binhe-gov"].revise(200204, [*released[-1].paragraphs, "（此件公开发布）更正：印发日期。"])
     fourth = crawl(config, archive, CITY)
     assert [c.change for c in fourth] == ["updated"]
     assert stored_releases(archive)[("final", "十五五", "国民经济和社会发展")].version == 2
-    assert len(receiver.received) == 6 and "规划更新" in receiver.received[-1]["title"]
+    assert len(receiver.received) == 3 and "规划更新" in receiver.received[-1]["title"]
     with archive.session() as session:
         assert session.scalars(select(CrawlRun).order_by(CrawlRun.id.desc())).first().stats[
             "plan_releases_updated"] == 1
@@ -128,6 +130,88 @@ def test_each_stage_is_detected_at_the_crawl_where_it_appears_and_reported_once(
     assert plans_cli(watched, "--region", "长宁区") == []
     assert len(plans_cli(watched, "--since", "2026-10-01")) == 4
     archive.close()
+
+
+def test_a_scheduler_on_a_fresh_archive_announces_only_the_release_published_after_its_first_crawls(
+        tmp_path, sample_sites, receiver):
+    hook = f"json://127.0.0.1:{receiver.port}/hook"
+    config = write_config(tmp_path / "config.yaml", sample_sites, list(sample_sites.sites), "*/5 * * * * *",
+                          {"max_parallel_crawls": 3}, alerts={"urls": [hook]})
+    db = tmp_path / "archive.db"
+
+    def succeeded_sites(started_after: datetime | None = None) -> set[int]:
+        return {r.site_id for r in runs(db) if r.status == "succeeded"
+                and (started_after is None or r.started_at > started_after)}
+
+    def plan_alerts() -> list[str]:
+        return [m["title"] for m in receiver.received if "规划" in m["title"]]
+
+    scheduler = SchedulerProcess(config)
+    try:
+        wait_for(lambda: len(succeeded_sites()) == len(sample_sites.sites), 120, "every site's first crawl")
+        published = datetime.now(UTC)
+        sample_sites.publish(7)  # the last of these is the final 十五五 纲要; the others are news
+        wait_for(lambda: len(succeeded_sites(started_after=published)) == len(sample_sites.sites), 120,
+                 "a crawl of every site after the release")
+        wait_for(plan_alerts, 30, "the release's notification")
+    finally:
+        scheduler.stop()  # the running crawls finish, with their plan watch
+    assert plan_alerts() == [
+        "[muniarchive] 新规划发布：滨河市国民经济和社会发展第十五个五年规划和二〇三五年远景目标纲要（印发）"]
+    # the releases the first crawls found (the 2021 十四五 纲要 among them) are known, and quiet
+    assert sorted((r["stage"], r["period"], r["baseline"]) for r in plans_cli(config)) == [
+        ("consultation", "十五五", True), ("final", "2026-2035", True), ("final", "十五五", False),
+        ("final", "十四五", True)]
+
+
+def test_with_baseline_days_the_publication_date_decides_from_the_first_crawl_on(
+        tmp_path, sample_sites, watched, receiver):
+    # a window ending between the 2026-10-12 城市更新 plan and the 2026-10-16 consultation
+    # draft (a day's margin on each side), whenever the test runs
+    days = (datetime.now(UTC) - datetime(2026, 10, 14, 12, tzinfo=CHINA)) // timedelta(days=1)
+    document = yaml.safe_load(watched.read_text(encoding="utf-8"))
+    document["plans"] = {"baseline_days": days}
+    watched.write_text(yaml.safe_dump(document, allow_unicode=True), encoding="utf-8")
+    # a page whose title a re-poster garbled; its body opens with the plan's title block
+    sample_sites.sites["binhe-gov"].articles.append(SampleArticle(
+        "ghjh", 200290, "2026-11-20 11:00", "（滨河?。h海洋发展局文件", "市海洋发展局",
+        ("滨河市“十五五”海洋经济发展规划", "（征求意见稿）", "滨河市海洋发展局",
+         "为推动海洋经济高质量发展，市海洋发展局起草了本规划，现公开征求社会各界意见。")))
+    config = load_config(watched)
+    archive = Archive(config.database_url)
+
+    crawl(config, archive)
+
+    released = {(r["stage"], r["period"], r["topic"]): r for r in plans_cli(watched)}
+    assert {key: r["baseline"] for key, r in released.items()} == {
+        ("final", "十四五", "国民经济和社会发展"): True, ("final", "2026-2035", "城市更新"): True,
+        ("consultation", "十五五", "国民经济和社会发展"): False, ("consultation", "十五五", "海洋经济发展"): False}
+    assert sorted(m["title"] for m in receiver.received) == [
+        "[muniarchive] 新规划发布：滨河市“十五五”海洋经济发展规划（征求意见稿）",
+        "[muniarchive] 新规划发布：滨河市国民经济和社会发展第十五个五年规划纲要（征求意见稿）"]
+    assert len(plans_cli(watched, "--new")) == 2
+    archive.close()
+
+
+def test_an_imported_dump_names_its_plan_below_a_garbled_title_and_is_history(tmp_path, watched, receiver):
+    dumps = tmp_path / "dumps"
+    dumps.mkdir()
+    (dumps / "changning-plan.txt").write_text(
+        "（山东?。h长宁区国民经济和社会发展十五五规划(2026年更新)\n"
+        "长宁区国民经济和社会发展\n第十五个五年规划和二〇三五年\n远景目标纲要（征求意见稿）\n"
+        "在广泛听取各方面意见的基础上，区政府组织编制了本纲要，现公开征求意见。\n", encoding="utf-8")
+    (dumps / "changning-news.txt").write_text(
+        "（山东?。h长宁区“十五五”规划编制综述\n"
+        "长宁区国民经济和社会发展第十五个五年规划纲要编制工作启动以来，区发展改革局广泛听取意见。\n",
+        encoding="utf-8")
+    result = subprocess.run([sys.executable, "-m", "scheduler.cli", "import-text", str(dumps), "--site",
+                             "changning-gov", "--config", str(watched)], cwd=ROOT, capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0, result.stderr
+
+    assert [(r["stage"], r["period"], r["region"], r["baseline"]) for r in plans_cli(watched)] == [
+        ("consultation", "十五五", "山东省滨河市长宁区", True)]
+    assert plans_cli(watched, "--new") == [] and receiver.received == []
 
 
 def _encrypted_pdf() -> bytes:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from crawler.plans import default_rules, detect_plan
+from crawler.plans import default_rules, detect_plan, normalise_title
 
 CASES = yaml.safe_load((Path(__file__).parent / "data" / "plan_titles.yaml").read_text(encoding="utf-8"))["cases"]
 
@@ -31,6 +31,9 @@ def test_every_stage_rule_detects_its_examples(stage):
     for example in stage.matches:
         match = detect_plan(example, region="山东省滨河市")
         assert match is not None and match.stage == stage.stage, example
+    # each form (a frame, a phrase after the name) is shown by one of them at least
+    unshown = [f.pattern for f in stage.frames if not any(f.search(normalise_title(e)) for e in stage.matches)]
+    assert unshown == []
 
 
 @pytest.mark.parametrize("veto", default_rules().vetoes, ids=lambda v: v.why)

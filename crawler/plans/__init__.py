@@ -24,6 +24,7 @@ from textnorm import simplified
 
 NUMERALS = "一二三四五六七八九"
 TITLE_PAGE_LINES = 4
+TITLE_LINE_CHARS = 60  # a title page's line; a body's paragraphs run longer
 GENERAL = "国民经济和社会发展"  # the topic of the general plan (纲要); every other topic is a 专项规划
 NAME = r"[^《》，,。:：;；!！?？、]*?(?:规划纲要|规划|纲要|远景目标)(?:[(（]\d{4}[—–\-~至]\d{4}年?[)）])?"
 ADMIN_UNIT = re.compile(r".+?(?:特别行政区|自治区|自治州|自治县|省|市|州|盟|地区|区|县|旗)")
@@ -69,9 +70,11 @@ class PlanMatch:
 
 def parse_rules(text: str) -> PlanRules:
     data = yaml.safe_load(text)
+    name = f"(?P<name>{NAME})"
     stages = tuple(
         Stage(s["stage"], s["label"],
-              tuple(re.compile(f.replace("{name}", f"(?P<name>{NAME})")) for f in s["frames"]),
+              tuple(re.compile(f.replace("{name}", name)) for f in s.get("frames", ()))
+              + tuple(re.compile(f"{name}》?(?:{phrase})") for phrase in s.get("after_name", ())),
               tuple(s.get("matches", ())))
         for s in data["stages"])
     vetoes = tuple(Veto(re.compile(v["pattern"]), v["why"], tuple(v.get("not", ()))) for v in data["vetoes"])
@@ -100,18 +103,37 @@ def detect_plan(title: str, *, text: str | None = None, region: str = "",
                 rules: PlanRules | None = None) -> PlanMatch | None:
     """The plan release this title announces, or None (news about a plan, a work plan ...).
 
-    `text` is an attachment's extracted text, read when its link text names no plan ("附件1",
-    "规划全文"): its first lines, joined, as a PDF title page breaks a long name over lines.
-    An article's body is never read: mentioning a plan does not make a page a plan.
+    `text` is the document's text (an attachment's, an article's body, an imported dump's),
+    read when the title names no plan ("附件1", "规划全文", a re-poster's garbled title) and
+    is no news about one: its title block, joined, as a title page breaks a long name over
+    lines. Only that block counts: a body's sentences mentioning a plan make no release.
     """
     rules = rules or default_rules()
-    if (match := _detect_title(title or "", region, rules)) is not None or not text:
+    title = title or ""
+    if (match := _detect_title(title, region, rules)) is not None or not text or _is_news(title, rules):
         return match
-    lines = [line.strip() for line in text.strip().splitlines()[:TITLE_PAGE_LINES] if line.strip()]
-    for end in range(1, len(lines) + 1):
-        if (match := _detect_title("".join(lines[:end]), region, rules)) is not None:
+    block = title_block(text)
+    for end in range(len(block), 0, -1):  # the whole block first: its last line may be the stage
+        if (match := _detect_title("".join(block[:end]), region, rules)) is not None:
             return match
     return None
+
+
+_SENTENCE = re.compile(r"[。！？；，!?;,]")
+
+
+def title_block(text: str) -> list[str]:
+    """The lines a text opens with that read as a title: short, no sentence punctuation
+    (a mojibake `?` ends it too: a garbled line names nothing reliably)."""
+    block = []
+    for line in text.strip().splitlines():
+        line = _SPACE.sub("", line)
+        if not line:
+            continue
+        if len(block) == TITLE_PAGE_LINES or len(line) > TITLE_LINE_CHARS or _SENTENCE.search(line):
+            break
+        block.append(line)
+    return block
 
 
 def _detect_title(title: str, region: str, rules: PlanRules) -> PlanMatch | None:
@@ -126,8 +148,7 @@ def _detect_title(title: str, region: str, rules: PlanRules) -> PlanMatch | None
             name = _trim_name(found.group("name"))
             if not rules.name_requires.search(name) or rules.name_excludes.search(name):
                 continue
-            # words inside 《》 belong to a name (会议会展业发展规划), not to news about it
-            if any(veto.pattern.search(_QUOTED.sub("", text)) for veto in rules.vetoes):
+            if _is_news(title, rules):
                 return None
             period, topic = plan_identity(name, region)
             if not topic:
@@ -141,6 +162,12 @@ def _detect_title(title: str, region: str, rules: PlanRules) -> PlanMatch | None
 
 _QUOTED = re.compile(r"《[^》]*》")
 _LEADING = re.compile(r"^.*?关于(?:印发|制定|公开征求|征求|调整|修订|修改|公布|发布|颁布|对)?《?")
+
+
+def _is_news(title: str, rules: PlanRules) -> bool:
+    """A veto's words outside 《》: words inside belong to a name (会议会展业发展规划)."""
+    text = _QUOTED.sub("", normalise_title(title))
+    return any(veto.pattern.search(text) for veto in rules.vetoes)
 
 
 def _trim_name(name: str) -> str:
