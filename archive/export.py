@@ -34,7 +34,7 @@ from archive.store import DOCUMENT_FIELDS, Archive
 SCHEMA_VERSION = "2"
 FORMATS = ("jsonl", "csv", "parquet", "warc")
 FIELDS = ("schema_version", "article_id", "version", "site", "site_name", "region", "url", "canonical_url", "title",
-          "original_title", "publish_time", "publish_time_precision", "source", "reporters", "editors", "body",
+          "original_title", "publish_time", "publish_time_precision", "source", "reporters", "photographers", "editors", "body",
           "story_id", "stored_at", "reason", "first_seen", "last_seen", *DOCUMENT_FIELDS)  # the last six: schema 2
 BATCH = 1000
 
@@ -87,7 +87,8 @@ def rows(archive: Archive, selection: Selection) -> Iterator[tuple[dict, Capture
                 "canonical_url": article.canonical_url, "title": version.title,
                 "original_title": version.original_title, "publish_time": version.publish_time,
                 "publish_time_precision": version.publish_time_precision, "source": version.source,
-                "reporters": list(version.reporters or []), "editors": list(version.editors or []),
+                "reporters": list(version.reporters or []), "photographers": list(version.photographers or []),
+                "editors": list(version.editors or []),
                 "body": version_body(version, article), "story_id": article.story_id, "stored_at": version.created_at,
                 "reason": version.reason, "first_seen": article.first_seen, "last_seen": article.last_seen,
                 **{name: getattr(version, name) for name in DOCUMENT_FIELDS},
@@ -121,6 +122,7 @@ def advance_cursor(archive: Archive, name: str, version_id: int) -> None:
 
 
 TIMES = ("publish_time", "stored_at", "first_seen", "last_seen")
+PEOPLE = ("reporters", "photographers", "editors")
 
 
 def _with_iso_times(record: dict, tz: ZoneInfo) -> dict:
@@ -144,15 +146,15 @@ LIST_SEPARATOR = ";"
 
 def write_csv(records: Iterator[tuple[dict, int | None]], out: IO[bytes], tz: ZoneInfo) -> int:
     """UTF-8 with a BOM (Excel on a Chinese-locale Windows reads it as UTF-8, not GBK);
-    reporters and editors joined with ';'."""
+    reporters, photographers and editors joined with ';'."""
     text = io.TextIOWrapper(out, encoding="utf-8-sig", newline="", write_through=True)
     writer = csv.DictWriter(text, FIELDS)
     writer.writeheader()
     count = 0
     for record, _ in records:
         _with_iso_times(record, tz)
-        record["reporters"] = LIST_SEPARATOR.join(record["reporters"])
-        record["editors"] = LIST_SEPARATOR.join(record["editors"])
+        for people in PEOPLE:
+            record[people] = LIST_SEPARATOR.join(record[people])
         writer.writerow(record)
         count += 1
     text.detach()
@@ -164,7 +166,7 @@ def parquet_schema(tz_name: str):
 
     timestamp = pa.timestamp("us", tz=tz_name)
     types = {"article_id": pa.int64(), "version": pa.int32(), "story_id": pa.int64(),
-             "reporters": pa.list_(pa.string()), "editors": pa.list_(pa.string()), "written_date": pa.date32(),
+             **{people: pa.list_(pa.string()) for people in PEOPLE}, "written_date": pa.date32(),
              **{name: timestamp for name in TIMES}}
     return pa.schema([pa.field(name, types.get(name, pa.string())) for name in FIELDS],
                      metadata={"muniarchive.schema_version": SCHEMA_VERSION})

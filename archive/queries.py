@@ -189,7 +189,7 @@ def article_record(archive: Archive, *, article_id: int | None = None, url: str 
         "id": article.id, "site": site.key, "site_name": site.name, "url": article.url, "title": article.title,
         "original_title": article.original_title, "publish_time": article.publish_time,
         "publish_time_precision": article.publish_time_precision, "source": article.source,
-        "reporters": article.reporters, "editors": article.editors, "body": article.body,
+        "reporters": article.reporters, "photographers": article.photographers, "editors": article.editors, "body": article.body,
         "document": {name: getattr(article, name) for name in DOCUMENT_FIELDS if getattr(article, name) not in (None, "")},
         "version": article.version, "first_seen": article.first_seen, "last_seen": article.last_seen,
         "versions": versions,

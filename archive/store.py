@@ -42,7 +42,7 @@ NEW, UPDATED, UNCHANGED = "new", "updated", "unchanged"
 # a government document's 信息公开 fields: on the article and on each version
 DOCUMENT_FIELDS = ("index_number", "issuing_organ", "document_number", "written_date", "subject", "validity")
 _ARTICLE_FIELDS = ("title", "body", "publish_time", "publish_time_precision", "publish_time_origin", "source",
-                   "reporters", "editors", "original_title", "quality", *DOCUMENT_FIELDS)
+                   "reporters", "photographers", "editors", "original_title", "quality", *DOCUMENT_FIELDS)
 _article = Article.__table__
 _INSERT_CAPTURE = Capture.__table__.insert()
 _INSERT_ARTICLE = _article.insert()
@@ -101,6 +101,7 @@ class ArticleData:
     publish_time_origin: str | None = None
     source: str | None = None
     reporters: list[str] = field(default_factory=list)
+    photographers: list[str] = field(default_factory=list)
     editors: list[str] = field(default_factory=list)
     original_title: str | None = None
     quality: dict = field(default_factory=dict)
@@ -366,7 +367,8 @@ class Archive:
                 article_id=article_id, version=version, content_hash=digest, title=data.title,
                 original_title=data.original_title, body=None, publish_time=data.publish_time,
                 publish_time_precision=data.publish_time_precision, source=data.source,
-                reporters=data.reporters, editors=data.editors, capture_id=stored_capture, created_at=now,
+                reporters=data.reporters, photographers=data.photographers, editors=data.editors,
+                capture_id=stored_capture, created_at=now,
                 reason=reason, **{name: fields[name] for name in DOCUMENT_FIELDS},
             ))
             if self.defer_index:

@@ -36,7 +36,8 @@ def article_data(extracted: Extracted, fingerprint=None, text=None) -> ArticleDa
     return ArticleData(
         title=extracted.title, body=extracted.body, publish_time=pt.value if pt else None,
         publish_time_precision=pt.precision if pt else None, publish_time_origin=extracted.publish_time_origin,
-        source=extracted.source, reporters=extracted.reporters, editors=extracted.editors,
+        source=extracted.source, reporters=extracted.reporters, photographers=extracted.photographers,
+        editors=extracted.editors,
         original_title=extracted.original_title, quality=extracted.quality, fingerprint=fingerprint,
         search_text=text, **{name: getattr(extracted, name) for name in DOCUMENT_FIELDS},
     )

@@ -431,7 +431,7 @@ def show(url: str, config_path: str, json_output: bool) -> None:
                        ("original title", "original_title"), ("version", "version")):
         if record[key]:
             console.print(f"{label:>15}: {record[key]}")
-    for label, key in (("reporters", "reporters"), ("editors", "editors")):
+    for label, key in (("reporters", "reporters"), ("photographers", "photographers"), ("editors", "editors")):
         if record[key]:
             console.print(f"{label:>15}: {'、'.join(record[key])}")
     for key, label in DOCUMENT_LABELS.items():  # a government document's 信息公开 fields
