@@ -94,7 +94,8 @@ class RunRecorder:
         stats["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
         stats["worker_peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1)
         self.memory.stopping.set()
-        stats["tree_peak_rss_mb"] = round(self.memory.peak / 2**20, 1) or None
+        # sampling may miss a short peak that getrusage saw: the tree held at least the crawl's own
+        stats["tree_peak_rss_mb"] = max(round(self.memory.peak / 2**20, 1), stats["peak_rss_mb"])
         stats["failed_urls"] = spider.failures
         stats["extraction_errors"] = spider.extraction_errors
         # a column whose first list page could not be read means the site was not crawled
