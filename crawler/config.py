@@ -1,7 +1,7 @@
 """config.yaml: the sites to crawl, crawl defaults and the archive URL, validated on load.
 
 Every problem is reported as one line naming the file, the key path and the bad value,
-e.g. ``config.yaml: sites[2].pagination.kind: 'trss' is not one of static, trs, hanweb, next_link``.
+e.g. ``config.yaml: sites[2].pagination.kind: 'trss' is not one of static, trs, hanweb, next_link, json``.
 """
 
 from __future__ import annotations
@@ -63,13 +63,36 @@ class Selectors(_Strict):
 
 
 class Pagination(_Strict):
-    kind: Literal["static", "trs", "hanweb", "next_link"]
+    kind: Literal["static", "trs", "hanweb", "next_link", "json"]
     # static: list page N (from `first` on) is the start URL with its file name replaced by template
     template: str = "index_{n}.html"
+    # static: the number of the second list page; json: the page number asked for first
     first: int = Field(1, ge=0)
     # next_link: the link whose text is one of these leads to the next list page
     next_text: list[str] = ["下一页", "下页", "下一頁"]
     max_pages: int = Field(50, ge=1)
+    # hanweb: with perpage, list pages after the column page are POSTed to dataproxy.jsp as a
+    # window of records (startrecord, endrecord, perpage), perpage × group records a request;
+    # without it they are GET dataproxy.jsp?page=N
+    perpage: int | None = Field(None, ge=1)
+    group: int = Field(3, ge=1)
+    # json: a JSON endpoint pages the list. `url` (relative to the start URL): the start URL is
+    # an HTML first page and the JSON pages follow it; without `url` the start URL is the endpoint
+    url: str | None = None
+    method: Literal["GET", "POST"] = "GET"
+    body: Literal["form", "json"] = "form"  # how a POST sends params
+    params: dict[str, str | int | float | bool] = {}
+    page_param: str = "page"
+    page_size: int | None = Field(None, ge=1)
+    page_size_param: str | None = None
+    # dot paths ("data.docs", "." for the document itself) to the records, and within a record
+    # to its URL, title and date; `total` to the record count (paging stops after the page that
+    # reaches it, else at the first page with no records)
+    records: str | None = None
+    record_url: str | None = None
+    record_title: str | None = None
+    record_date: str | None = None
+    total: str | None = None
 
     @field_validator("template")
     @classmethod
@@ -77,6 +100,28 @@ class Pagination(_Strict):
         if "{n}" not in value:
             raise ValueError(f"{value!r} has no {{n}} placeholder")
         return value
+
+    @model_validator(mode="after")
+    def _keys_fit_kind(self) -> Pagination:
+        if self.kind == "json" and not (self.records and self.record_url):
+            raise ValueError("kind json needs records and record_url (dot paths into the JSON)")
+        only = {"json": _JSON_KEYS, "hanweb": _HANWEB_KEYS}
+        for kind, keys in only.items():
+            stray = sorted((self.model_fields_set & keys) - (keys if self.kind == kind else set()))
+            if stray:
+                raise ValueError(f"{', '.join(stray)}: only for kind {kind}, not {self.kind}")
+        return self
+
+
+_JSON_KEYS = {"url", "method", "body", "params", "page_param", "page_size", "page_size_param", "records",
+              "record_url", "record_title", "record_date", "total"}
+_HANWEB_KEYS = {"perpage", "group"}
+
+
+def url_pattern(pattern: str) -> re.Pattern:
+    """An article or attachment pattern as matched: ignoring case, so `.XLS` is `.xls` and
+    `.HTM` is `.htm`; a part that must keep its case can say so with `(?-i:...)`."""
+    return re.compile(pattern, re.IGNORECASE)
 
 
 class BoilerplateRule(_Strict):

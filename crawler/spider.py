@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import os
-import re
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from datetime import UTC, datetime
@@ -24,7 +23,7 @@ from twisted.python.failure import Failure
 
 from archive import Archive, CaptureData
 from crawler import extraction_worker
-from crawler.config import Config, Pagination, SiteConfig
+from crawler.config import Config, Pagination, SiteConfig, url_pattern
 from crawler.extract import decode_body
 from crawler.extract.documents import document_text, file_name_and_type
 from crawler.items import (
@@ -34,7 +33,7 @@ from crawler.items import (
     describe_exception,
     failed_article,
 )
-from crawler.listing import parse_list_page
+from crawler.listing import ListRequest, first_request, parse_list_page
 from crawler.middlewares import SiteBounds
 from crawler.offline import article_data, extract_options
 from crawler.settings import EXTRACT_MAX_BYTES, EXTRACT_TIME_LIMIT
@@ -53,8 +52,8 @@ class SiteSpider(scrapy.Spider):
         super().__init__(**kwargs)
         self.config, self.site, self.archive = config, site, archive
         self.site_id, self.run_id = site_id, run_id
-        self.article_re = re.compile(site.article_pattern)
-        self.attachment_re = re.compile(site.attachment_pattern)
+        self.article_re = url_pattern(site.article_pattern)
+        self.attachment_re = url_pattern(site.attachment_pattern)
         self.bounds = SiteBounds([u for u, _ in site.columns()], site.allowed_domains)
         self.options = extract_options(site, collect_links=True)
         self.attachment_max_bytes = int(config.defaults.max_attachment_mb * 1024 * 1024)
@@ -120,13 +119,19 @@ class SiteSpider(scrapy.Spider):
         """http(s) only, and within the site's scheme, host and port (see SiteBounds)."""
         return self.bounds.refusal(url) is None
 
-    def list_request(self, url: str, start_url: str, pagination: Pagination, index: int) -> scrapy.Request:
-        return scrapy.Request(url, callback=self.parse_list, errback=self.list_failed, priority=10,
-                              cb_kwargs={"start_url": start_url, "pagination": pagination, "index": index})
+    def list_request(self, request: ListRequest, start_url: str, pagination: Pagination, index: int) -> scrapy.Request:
+        options = {"callback": self.parse_list, "errback": self.list_failed, "priority": 10,
+                   "cb_kwargs": {"start_url": start_url, "pagination": pagination, "index": index,
+                                 "form": request.form}}
+        if request.form is not None:
+            return scrapy.FormRequest(request.url, formdata=request.form, **options)
+        if request.json is not None:
+            return scrapy.http.JsonRequest(request.url, data=request.json, **options)
+        return scrapy.Request(request.url, **options)
 
     async def start(self):
         for url, pagination in self.site.columns():
-            yield self.list_request(url, url, pagination, 0)
+            yield self.list_request(first_request(url, pagination), url, pagination, 0)
         # articles archived in the last revisit_days are fetched again (conditionally, when the
         # site sent validators), so a corrected page becomes a new version
         days = self.site.revisit_days if self.site.revisit_days is not None else self.config.defaults.revisit_days
@@ -140,19 +145,21 @@ class SiteSpider(scrapy.Spider):
 
     # ------------------------------------------------------------------ callbacks
 
-    def parse_list(self, response, start_url: str, pagination: Pagination, index: int):
+    def parse_list(self, response, start_url: str, pagination: Pagination, index: int, form: dict | None):
         self.crawler.stats.inc_value("muniarchive/list_pages")
         text = decode_body(response.body, response.headers.get("Content-Type", b"").decode("latin-1"),
                            self.site.encoding).text
-        listing = parse_list_page(text, response.url, pagination, start_url, index)
+        listing = parse_list_page(text, response.url, pagination, start_url, index, form)
+        if listing.error:
+            self.record_fault(response.request, "list", listing.error)
         articles = list(dict.fromkeys(u for u, _ in listing.links if self.article_re.search(u) and self.allowed(u)))
         known = self.archive.known_urls(self.site_id, articles)
         new = [u for u in articles if u not in known]
         for rank, url in enumerate(new):
             yield scrapy.Request(url, callback=self.parse_article, errback=self.article_failed, priority=-rank)
-        next_url = listing.next_url
-        if next_url and self.allowed(next_url) and (new or self.deep) and index + 1 < pagination.max_pages:
-            yield self.list_request(next_url, start_url, pagination, index + 1)
+        following = listing.next
+        if following and self.allowed(following.url) and (new or self.deep) and index + 1 < pagination.max_pages:
+            yield self.list_request(following, start_url, pagination, index + 1)
 
     async def parse_article(self, response):
         if response.status == 304:  # a revisit: the site says nothing changed

@@ -126,7 +126,8 @@ def extract_from_html(html: str, url: str, options: ExtractOptions | None = None
     offer_page_metadata(found, doc, html, selectors)
     read_block(article, found, doc, html)  # the 信息公开 table: fields, then out of the page
 
-    body_node = find_body(doc, selectors.get("body"))
+    body_node, (body_from, body_selector) = find_body(doc, selectors.get("body"))
+    article.quality.update(body_from=body_from, body_selector=body_selector)  # `muniarchive probe` shows it
     fallbacks += [(key, value, "forum") for key, value in forum_poster(doc, body_node)]
     # ASP.NET pages wrap the whole page, article and bylines included, in one <form>
     keep = set(body_node.iterancestors("form")) if body_node is not None else set()

@@ -31,12 +31,16 @@ _HEADING_CHARS = 12
 _NOT_HEADING = re.compile(r"[\d，。！？；,.!?;]|[:：].")
 
 
-def find_body(doc, selector: str | None):
+def find_body(doc, selector: str | None) -> tuple:
+    """(the body's element or None, what chose it: ("site_selector", the site's selector),
+    ("known_selector", a CMS family's container), ("density", None) or (None, None))."""
     for candidate in ((selector,) if selector else ()) + KNOWN_BODY_SELECTORS:
         nodes = [n for n in select(doc, candidate) if len(squash(text_of(n))) >= 20]
         if nodes:
-            return max(nodes, key=lambda n: len(text_of(n)))
-    return _densest(doc)
+            how = "site_selector" if candidate == selector else "known_selector"
+            return max(nodes, key=lambda n: len(text_of(n))), (how, candidate)
+    node = _densest(doc)
+    return node, ("density" if node is not None else None, None)
 
 
 def _densest(doc):

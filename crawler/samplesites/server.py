@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import html
 import io
+import json
 import sys
 import threading
 import time
@@ -24,7 +25,7 @@ from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, quote, urlsplit
 
-from crawler.samplesites.content import CITY, DISTRICT, NEWS, SampleArticle
+from crawler.samplesites.content import CITY, DISTRICT, NEWS, PLATFORM, SampleArticle
 
 ROBOTS = b"User-agent: *\nDisallow: /search/\nDisallow: /private/\n"
 
@@ -163,6 +164,10 @@ class SampleSite:
     def route(self, path: str, query: dict[str, list[str]]) -> Page:
         raise NotImplementedError
 
+    def post(self, path: str, query: dict[str, list[str]], form: dict[str, str]) -> Page:
+        """A POST (list endpoints only; never cached: its answer depends on the body)."""
+        return Page(405, "text/html; charset=utf-8", b"<html><body>405 Method Not Allowed</body></html>")
+
     def article_path(self, article: SampleArticle) -> str:
         raise NotImplementedError
 
@@ -205,10 +210,12 @@ class TrsSite(SampleSite):
     region = "山东省滨河市"
     columns = {"zwdt": "工作动态", "ghjh": "规划计划"}
     site_code = "3799000001"
+    domain = "www.binhe.gov.cn"
+    charset, article_ext, body_class = "gbk", "html", "TRS_Editor"
 
     def article_path(self, a: SampleArticle) -> str:
         d = _dt(a)
-        return f"/{a.column}/{d:%Y%m}/t{d:%Y%m%d}_{a.article_id}.html"
+        return f"/{a.column}/{d:%Y%m}/t{d:%Y%m%d}_{a.article_id}.{self.article_ext}"
 
     def attachment_paths(self, a: SampleArticle) -> list[str]:
         folder = self.article_path(a).rsplit("/", 1)[0]
@@ -217,10 +224,10 @@ class TrsSite(SampleSite):
     def _head(self, title: str, column: str, extra: str = "") -> str:
         return f"""<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Transitional//EN" "http://www.w3.org/TR/xhtml1/DTD/xhtml1-transitional.dtd">
 <html xmlns="http://www.w3.org/1999/xhtml"><head>
-<meta http-equiv="Content-Type" content="text/html; charset=gb2312" />
+<meta http-equiv="Content-Type" content="text/html; charset={"gb2312" if self.charset == "gbk" else self.charset}" />
 <title>{html.escape(title)}_{self.name}</title>
 <meta name="SiteName" content="{self.name}">
-<meta name="SiteDomain" content="www.binhe.gov.cn">
+<meta name="SiteDomain" content="{self.domain}">
 <meta name="SiteIDCode" content="">
 <meta name="ColumnName" content="{self.columns[column]}">
 <meta name="ColumnType" content="{self.columns[column]}">
@@ -229,8 +236,8 @@ class TrsSite(SampleSite):
 <link rel="stylesheet" href="/images/style.css" />
 </head><body>
 <div class="top"><div class="logo">{self.name}</div>
-<ul class="nav"><li><a href="/">首页</a></li><li><a href="/zwdt/index.html">工作动态</a></li>
-<li><a href="/ghjh/index.html">规划计划</a></li><li><a href="/search/index.html">站内搜索</a></li></ul></div>
+<ul class="nav"><li><a href="/">首页</a></li>{"".join(f'<li><a href="/{c}/index.html">{n}</a></li>' for c, n in self.columns.items())}
+<li><a href="/search/index.html">站内搜索</a></li></ul></div>
 <div class="location">当前位置：<a href="/">首页</a> &gt; <a href="/{column}/index.html">{self.columns[column]}</a></div>
 """
 
@@ -240,23 +247,28 @@ class TrsSite(SampleSite):
 <script id="_jiucuo_" sitecode="{self.site_code}" src="/images/jiucuo.js"></script>
 </body></html>"""
 
+    def list_items(self, articles: list[SampleArticle]) -> str:
+        return "\n".join(
+            f'<li><a href="./{self.article_path(a).split("/", 2)[2]}" target="_blank" title="{html.escape(a.title)}">'
+            f'{html.escape(a.title)}</a><span>{a.published[:10]}</span></li>'
+            for a in articles
+        )
+
+    def pager(self, column: str, index: int, count: int) -> str:
+        return f'<script type="text/javascript">createPageHTML({count}, {index}, "index", "html");</script>'
+
     def list_page(self, column: str, index: int) -> Page:
         pages = self.pages_of(column)
         if index >= len(pages):
             return not_found()
-        items = "\n".join(
-            f'<li><a href="./{self.article_path(a).split("/", 2)[2]}" target="_blank" title="{html.escape(a.title)}">'
-            f'{html.escape(a.title)}</a><span>{a.published[:10]}</span></li>'
-            for a in pages[index]
-        )
         text = (self._head(self.columns[column], column)
                 + f"""<div class="list"><ul>
-{items}
+{self.list_items(pages[index])}
 </ul>
 <div class="page"><script type="text/javascript">{TRS_PAGER_JS}</script>
-<script type="text/javascript">createPageHTML({len(pages)}, {index}, "index", "html");</script></div></div>
+{self.pager(column, index, len(pages))}</div></div>
 """ + self._foot())
-        return Page(200, "text/html", text.encode("gbk"))
+        return Page(200, "text/html", text.encode(self.charset))
 
     def article_page(self, a: SampleArticle) -> Page:
         author = "、".join(a.reporters)
@@ -276,7 +288,7 @@ class TrsSite(SampleSite):
         text = (self._head(a.title, a.column, meta) + self._document_table(a) + f"""<div class="article">
 <h1 class="title">{html.escape(a.title)}</h1>
 <div class="info">发布时间：{a.published}　来源：{a.source}　【字体：<a href="#">大</a> <a href="#">中</a> <a href="#">小</a>】</div>
-<div class="TRS_Editor"><style type="text/css">.TRS_Editor P{{margin-top:5px;margin-bottom:5px;line-height:1.8;font-family:宋体;font-size:12pt;}}</style>
+<div class="{self.body_class}"><style type="text/css">.TRS_Editor P{{margin-top:5px;margin-bottom:5px;line-height:1.8;font-family:宋体;font-size:12pt;}}</style>
 <div class="Custom_UnionStyle">
 {paragraphs}
 </div></div>
@@ -286,7 +298,7 @@ class TrsSite(SampleSite):
 <div class="erweima">扫一扫在手机打开当前页</div>
 </div>
 """ + self._foot())
-        return Page(200, "text/html", text.encode("gbk"))
+        return Page(200, "text/html", text.encode(self.charset))
 
     @staticmethod
     def _document_table(a: SampleArticle) -> str:
@@ -311,7 +323,7 @@ class TrsSite(SampleSite):
         if path in ("/", "/index.html"):
             links = "".join(f'<li><a href="/{c}/index.html">{n}</a></li>' for c, n in self.columns.items())
             return Page(200, "text/html", (f"<html><head><meta charset='gb2312'><title>{self.name}</title></head>"
-                                           f"<body><ul>{links}</ul></body></html>").encode("gbk"))
+                                           f"<body><ul>{links}</ul></body></html>").encode(self.charset))
         parts = path.strip("/").split("/")
         if parts[0] not in self.columns:
             return not_found()
@@ -336,7 +348,7 @@ class TrsSite(SampleSite):
             "key": self.key, "name": self.name, "region": self.region,
             "start_urls": [f"{base_url}/{c}/index.html" for c in self.columns],
             "pagination": {"kind": "trs"},
-            "article_pattern": r"/\d{6}/t\d{8}_\d+\.s?html$",
+            "article_pattern": r"/\d{6}/t\d{8}_\d+\.s?html?$",
             "attachment_pattern": r"/P0\d+\.(?:pdf|docx?|xlsx?|wps)$",
         }
 
@@ -367,15 +379,29 @@ class HanwebSite(SampleSite):
         pages = self.pages_of(column)
         if not 1 <= page <= len(pages):
             return None
+        return self._datastore(column, pages[page - 1], page + 1)
+
+    def _datastore(self, column: str, articles: list[SampleArticle], next_page: int) -> str:
         records = "\n".join(
             f'<record><![CDATA[<li><a href="{self.article_path(a)}" title="{html.escape(a.title)}" target="_blank">'
             f'{html.escape(a.title)}</a><i>{a.published[:10]}</i></li>]]></record>'
-            for a in pages[page - 1]
+            for a in articles
         )
         total = len(self.live(column))
-        return (f"<datastore><totalrecord>{total}</totalrecord><totalpage>{len(pages)}</totalpage>"
-                f"<nextgroup><![CDATA[<a href=\"{self._proxy(column, page + 1)}\"></a>]]></nextgroup>"
+        return (f"<datastore><totalrecord>{total}</totalrecord><totalpage>{len(self.pages_of(column))}</totalpage>"
+                f"<nextgroup><![CDATA[<a href=\"{self._proxy(column, next_page)}\"></a>]]></nextgroup>"
                 f"<recordset>\n{records}\n</recordset></datastore>")
+
+    def post(self, path: str, query, form: dict[str, str]) -> Page:
+        """dataproxy.jsp's record window: POST ?startrecord=S&endrecord=E&perpage=P, the column in the form."""
+        window = [query.get(k, [""])[0] for k in ("startrecord", "endrecord")]
+        column = form.get("columnid", "")
+        if path != "/module/web/jpage/dataproxy.jsp" or column not in self.columns or not all(
+                w.isdigit() for w in window):
+            return super().post(path, query, form)
+        start, end = int(window[0]), int(window[1])
+        xml = self._datastore(column, self.live(column)[start - 1:end], end // self.per_page + 1)
+        return Page(200, "text/xml; charset=UTF-8", ('<?xml version="1.0" encoding="UTF-8"?>\n' + xml).encode())
 
     def column_page(self, column: str) -> Page:
         text = f"""<!DOCTYPE html><html><head><meta charset="utf-8">
@@ -388,7 +414,8 @@ class HanwebSite(SampleSite):
 </head><body>
 <div class="header"><a href="/">首页</a> <a href="/col/col1201/index.html">长宁要闻</a></div>
 <div class="list-box"><div id="{self.unit_id}"><script type="text/xml">{self.datastore(column, 1)}</script>
-<script language="javascript">var pageSize = {self.per_page}; jpage_init('{self.unit_id}', pageSize);</script></div></div>
+<script language="javascript">var perpage = {self.per_page};
+jpage_init('{self.unit_id}', '/module/web/jpage/dataproxy.jsp?startrecord=' + startrecord + '&endrecord=' + endrecord + '&perpage=' + perpage);</script></div></div>
 <div class="footer">Produced By 大汉网络 大汉版通发布系统　网站标识码：3799020001</div>
 </body></html>"""
         return Page(200, "text/html; charset=UTF-8", text.encode("utf-8"))
@@ -575,6 +602,116 @@ class NewsSite(SampleSite):
         }
 
 
+# ---------------------------------------------------------------------------- provincial platform
+
+class PlatformSite(TrsSite):
+    """A district site on a provincial intensive platform (集约化平台): TRS-made UTF-8 pages,
+    articles ending in .htm, an attachment with an upper-case extension (.XLS).
+
+    - 通知公告 (tzgg): a static first page holding the first `max_static_index` pages of
+      records, saying `maxStaticIndex` and `recordCount`; the rest only from a JSON search
+      endpoint, POSTed with the channel and a page number (the platform's avalon.js template);
+    - 工作动态 (gzdt): TRS list pages whose createPageHTML() takes its counts from variables;
+    - 政策解读 (zcjd): a JSON list (GET, pageNo) that the column's page renders with a script.
+    """
+
+    key = "haigang-gov"
+    name = "滨河市海港区人民政府"
+    region = "山东省滨河市海港区"
+    per_page = 3
+    columns = {"tzgg": "通知公告", "gzdt": "工作动态", "zcjd": "政策解读"}
+    site_code = "3799030001"
+    domain = "www.haigang.gov.cn"
+    charset, article_ext, body_class = "utf-8", "htm", "view TRS_UEDITOR trs_paper_default"
+    channels = {"tzgg": "5101", "gzdt": "5102", "zcjd": "5103"}
+    max_static_index = 2
+    search_path, api_path = "/hgapp/search", "/hgapi/list"
+
+    def pager(self, column: str, index: int, count: int) -> str:
+        return (f'<script type="text/javascript">var countPage = {count};//共多少页\nvar currentPage = {index};\n'
+                f"createPageHTML('page_div', countPage, currentPage, 'index', 'html', {len(self.live(column))});"
+                "</script>")
+
+    def list_page(self, column: str, index: int) -> Page:
+        if column == "gzdt":
+            return super().list_page(column, index)
+        if index:
+            return not_found()
+        static = self.live(column)[:self.max_static_index * self.per_page] if column == "tzgg" else []
+        channel = self.channels[column]
+        if column == "tzgg":
+            loader = f"""$.ajax({{url: "{self.search_path}", type: "POST", dataType: "json",
+    data: {{channelid: "{self.site_code}", classsql: "chnlid={channel}", sortfield: "-docreltime", page: page, pagesize: listConfig.pageSize}},
+    success: function (res) {{ vm.docs = res.data.docs; vm.total = res.data.total; }}}});"""
+        else:
+            loader = f"""$.getJSON("{self.api_path}", {{chnlid: "{channel}", pageNo: page, pageSize: listConfig.pageSize}},
+    function (res) {{ vm.docs = res.result.items; }});"""
+        text = (self._head(self.columns[column], column) + f"""<div class="list" ms-controller="list">
+<ul class="static-list" ms-visible="!loaded">
+{self.list_items(static)}
+</ul>
+<ul ms-visible="loaded"><li ms-for="el in @docs"><a ms-attr="{{href: el.url}}">{{{{el.title}}}}</a></li></ul>
+<div id="page_div"></div></div>
+<script src="/static/js/avalon.min.js"></script>
+<script type="text/javascript">
+var listConfig = {{chnlid: "{channel}", quickMode: "动静结合", maxStaticIndex: {self.max_static_index if static else 0}, recordCount: '{len(self.live(column))}', pageSize: {self.per_page}}};
+function loadPage(page) {{
+  {loader}
+}}
+</script>
+""" + self._foot())
+        return Page(200, "text/html", text.encode(self.charset))
+
+    def _records(self, column: str, page: int) -> list[SampleArticle]:
+        return self.live(column)[(page - 1) * self.per_page:page * self.per_page] if page >= 1 else []
+
+    def route(self, path: str, query) -> Page:
+        if path != self.api_path:
+            return super().route(path, query)
+        column = next((c for c, n in self.channels.items() if [n] == query.get("chnlid")), None)
+        page = query.get("pageNo", [""])[0]
+        if column is None or not page.isdigit():
+            return not_found()
+        items = [{"id": a.article_id, "doc": {"docTitle": a.title, "docUrl": self.article_path(a)},
+                  "pubDate": a.published[:10]} for a in self._records(column, int(page))]
+        document = {"success": True, "result": {"totalCount": len(self.live(column)), "pageNo": int(page),
+                                                "items": items}}
+        return Page(200, "application/json;charset=UTF-8", json.dumps(document, ensure_ascii=False).encode())
+
+    def post(self, path: str, query, form: dict[str, str]) -> Page:
+        column = next((c for c, n in self.channels.items() if form.get("classsql") == f"chnlid={n}"), None)
+        page = form.get("page", "")
+        if path != self.search_path or column is None or not page.isdigit():
+            return super().post(path, query, form)
+        docs = [{"docid": a.article_id, "title": a.title, "url": self.article_path(a), "pubtime": a.published + ":00",
+                 "chnldesc": self.columns[column]} for a in self._records(column, int(page))]
+        document = {"code": "200", "data": {"total": len(self.live(column)), "page": int(page), "rows": self.per_page,
+                                            "docs": docs}}
+        return Page(200, "application/json;charset=UTF-8", json.dumps(document, ensure_ascii=False).encode())
+
+    def config_entry(self, base_url: str) -> dict:
+        return {
+            "key": self.key, "name": self.name, "region": self.region,
+            "start_urls": [
+                {"url": f"{base_url}/tzgg/index.html", "pagination": {
+                    "kind": "json", "url": self.search_path, "method": "POST",
+                    "params": {"channelid": self.site_code, "classsql": f"chnlid={self.channels['tzgg']}",
+                               "sortfield": "-docreltime"},
+                    "page_size": self.per_page, "page_size_param": "pagesize", "first": self.max_static_index + 1,
+                    "records": "data.docs", "record_url": "url", "record_title": "title", "record_date": "pubtime",
+                    "total": "data.total"}},
+                f"{base_url}/gzdt/index.html",
+                {"url": f"{base_url}{self.api_path}?chnlid={self.channels['zcjd']}&pageNo=1&pageSize={self.per_page}",
+                 "pagination": {"kind": "json", "page_param": "pageNo", "records": "result.items",
+                                "record_url": "doc.docUrl", "record_title": "doc.docTitle", "record_date": "pubDate",
+                                "total": "result.totalCount"}},
+            ],
+            "pagination": {"kind": "trs"},
+            "article_pattern": r"/\d{6}/t\d{8}_\d+\.html?$",
+            "attachment_pattern": r"/P0\d+\.(?:pdf|docx?|xlsx?|wps)$",
+        }
+
+
 # ---------------------------------------------------------------------------- the server
 
 class _Handler(BaseHTTPRequestHandler):
@@ -599,6 +736,19 @@ class _Handler(BaseHTTPRequestHandler):
                 page = self.site.page(split.path, split.query)
             except Exception as exc:  # a bug in a sample page should show, not hang the crawl
                 page = Page(500, "text/plain", f"sample site error: {exc!r}".encode())
+        self._send(page)
+
+    def do_POST(self) -> None:  # noqa: N802
+        split = urlsplit(self.path)
+        self.owner._log(self.site.key, f"POST {self.path}")
+        data = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode("utf-8", "replace")
+        if "json" in (self.headers.get("Content-Type") or ""):
+            form = {k: str(v) for k, v in json.loads(data or "{}").items()}
+        else:
+            form = {k: v[0] for k, v in parse_qs(data, keep_blank_values=True).items()}
+        self._send(self.site.post(split.path, parse_qs(split.query), form))
+
+    def _send(self, page: Page) -> None:
         self.send_response(page.status)
         self.send_header("Content-Type", page.content_type)
         self.send_header("Content-Length", str(len(page.body)))
@@ -623,7 +773,8 @@ class SampleSites:
     """The sample sites, each on its own 127.0.0.1 port. Use as a context manager."""
 
     def __init__(self, sites: list[SampleSite] | None = None, host: str = "127.0.0.1"):
-        self.sites = {s.key: s for s in (sites or [TrsSite(CITY), HanwebSite(DISTRICT), NewsSite(NEWS)])}
+        self.sites = {s.key: s for s in (sites or [TrsSite(CITY), HanwebSite(DISTRICT), NewsSite(NEWS),
+                                                          PlatformSite(PLATFORM)])}
         self.host = host
         self.servers: dict[str, ThreadingHTTPServer] = {}
         self.ports: dict[str, int] = {}
