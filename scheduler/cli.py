@@ -805,6 +805,80 @@ def extract(files: tuple[str, ...], url: str | None, jsonl: bool) -> None:
         click.echo(json.dumps(record, ensure_ascii=False, indent=None if jsonl else 2))
 
 
+# ---------------------------------------------------------------------------- probe
+
+@cli.command()
+@click.argument("url")
+@click.option("--save", "save_key", metavar="KEY", help="add the suggested site to the config under this key")
+@click.option("--pages", default=3, show_default=True, help="list pages to read (the first and those after it)")
+@click.option("--articles", default=2, show_default=True, help="articles to fetch and extract")
+@config_option
+@click.option("--json", "json_output", is_flag=True)
+@fail_cleanly
+def probe(url: str, save_key: str | None, pages: int, articles: int, config_path: str, json_output: bool) -> None:
+    """Look at a list page and suggest how to crawl it: the CMS family, the pagination and
+    the list pages after this one, the article links grouped by URL shape with an
+    article_pattern, attachment links with a pattern, and what extraction gives on one or two
+    articles (title, date, source, body start, which selector chose the body).
+
+    Polite like a crawl: robots.txt, the config's user agent, timeout and delay, nothing
+    outside the URL's scheme, host and port. --save KEY adds the suggestion to the config as a
+    new site, every existing line kept; a key already used is refused.
+
+    \b
+    Examples:
+      muniarchive probe http://www.example.gov.cn/xwdt/index.html
+      muniarchive probe http://www.example.gov.cn/col/col123/index.html --save example-gov
+    """
+    from crawler.config import Config
+    from crawler.probe import ProbeError, add_site, save_comment, site_entry
+    from crawler.probe import probe as run_probe
+
+    path = Path(config_path)
+    config = load_config(path) if path.exists() else Config()
+    try:
+        report = run_probe(url, config, list_pages=pages, articles=articles)
+        if save_key:
+            add_site(path, site_entry(report, save_key), save_comment(report))
+    except ProbeError as exc:
+        raise click.ClickException(str(exc)) from None
+    if json_output:
+        _print_json(report | {"saved": save_key})
+        return
+    console.print(f"[bold]{escape(url)}[/bold]: {escape(report['name'])}, {escape(report['cms'])}", highlight=False)
+    for family in report["families"]:
+        console.print(f"  {family['name']} ({family['score']}): {escape('; '.join(family['evidence']))}",
+                      highlight=False)
+    console.print(f"pagination: {escape(json.dumps(report['pagination'], ensure_ascii=False))}\n"
+                  f"  because {escape(report['pagination_reason'])}", highlight=False)
+    for page in report["list_pages"]:
+        console.print(f"  read {escape(page['request'])}: {page['links']} links", highlight=False)
+    console.print(f"  next: {escape(report['next_list_page'] or 'none (the list ends here)')}", highlight=False)
+    table = Table("links", "pattern", "example", title="links by URL shape")
+    for group in report["groups"]:
+        table.add_row(str(group["links"]) + (" articles" if group["articles"] else ""), escape(group["pattern"]),
+                      escape(group["examples"][0]))
+    console.print(table)
+    console.print(f"article_pattern: {escape(str(report['article_pattern']))} ({report['article_links']} links)\n"
+                  f"attachment_pattern: {escape(report['attachment_pattern'])} "
+                  f"({len(report['attachment_links'])} attachment links on the articles read)", highlight=False)
+    for article in report["articles"]:
+        console.print(f"[bold]{escape(article['url'])}[/bold]", highlight=False)
+        if "error" in article:
+            console.print(f"  {article['error']}")
+            continue
+        chosen = article["body_from"] + (f" {article['body_selector']}" if article["body_selector"] else "") \
+            if article["body_from"] else "nothing: no body found"
+        for label, value in (("title", article["title"]), ("date", article["publish_time"]),
+                             ("source", article["source"]), ("body", article["body_start"]), ("body from", chosen)):
+            console.print(f"  {label}: {escape(str(value))}", highlight=False)
+    for warning in report["warnings"]:
+        console.print(f"[yellow]warning[/yellow]: {escape(warning)}", highlight=False)
+    if save_key:
+        console.print(f"saved as site {save_key!r} in {path}; crawl it: muniarchive crawl {save_key} --config {path}",
+                      highlight=False)
+
+
 # ---------------------------------------------------------------------------- demo
 
 @cli.command()
