@@ -633,6 +633,9 @@ def _complete_json(fields: dict, why: str, text: str, url: str, fetcher: Fetcher
     found = analyse_json(data) if data is not None else None
     if found is None:
         raise ProbeError(f"{url}: {why}, but its JSON holds no list of records with links")
+    records, total = json_path(data, found["records"]), json_path(data, found.get("total"))
+    if "page_size" not in fields and fields.get("first") == 1 and str(total).isdigit() and int(total) > len(records):
+        found["page_size"] = len(records)  # a full first page: the count then tells the last page
     return fields | found, why + f"; records at {found['records']!r}, each's URL at {found['record_url']!r}"
 
 

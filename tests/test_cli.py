@@ -41,6 +41,7 @@ def test_demo_crawls_the_sample_sites_and_keeps_the_archive(tmp_path, config_pat
         "binhe-gov": (14, 3, 0, "succeeded"),
         "changning-gov": (9, 1, 0, "succeeded"),
         "binhe-news": (12, 0, 0, "succeeded"),
+        "haigang-gov": (20, 1, 0, "succeeded"),
     }
     # the plan documents up on the sample sites, and no news that merely mentions a plan
     assert sorted((r["stage"], r["period"], r["plan_name"]) for r in summary["plan_releases"]) == [
@@ -52,7 +53,7 @@ def test_demo_crawls_the_sample_sites_and_keeps_the_archive(tmp_path, config_pat
     assert (keep / "archive.db").exists() and (keep / "config.yaml").exists()
 
     runs = json.loads(run("runs", "--json", "--config", keep / "config.yaml").stdout)
-    assert [r["status"] for r in runs] == ["succeeded"] * 3 and all(Path(r["log"]).exists() for r in runs)
+    assert [r["status"] for r in runs] == ["succeeded"] * 4 and all(Path(r["log"]).exists() for r in runs)
 
     refused = run("demo", "--keep", keep, check=False)
     assert refused.returncode != 0 and "exists" in refused.stderr
@@ -126,7 +127,7 @@ def test_extract_reads_saved_pages_and_text_dumps(tmp_path, sample_sites):
 def test_an_unknown_site_is_a_one_line_error(command, config_path):
     result = run(*command, "--config", config_path, check=False)
     assert result.returncode == 1 and "Traceback" not in result.stderr
-    assert result.stderr.strip() == "Error: unknown site 'nosuch' (known: binhe-gov, changning-gov, binhe-news)"
+    assert result.stderr.strip() == "Error: unknown site 'nosuch' (known: binhe-gov, changning-gov, binhe-news, haigang-gov)"
     assert result.stdout == ""
 
 

@@ -53,7 +53,7 @@ def test_valid_config_loads_with_defaults_and_a_sqlite_path_beside_the_file(tmp_
 def test_bad_value_names_file_key_path_and_value(tmp_path):
     message = error_of(tmp_path, VALID.replace("kind: next_link", "kind: trss"))
     assert message == (f"{tmp_path / 'config.yaml'}: sites[2].pagination.kind: "
-                       "'trss' is not one of static, trs, hanweb, next_link")
+                       "'trss' is not one of static, trs, hanweb, next_link, json")
 
 
 @pytest.mark.parametrize("change, expected", [
@@ -67,6 +67,12 @@ def test_bad_value_names_file_key_path_and_value(tmp_path):
     (("archive:", "scheduler:\n  misfire_grace: 6 hours\narchive:"), "scheduler.misfire_grace: '6 hours' is not a"),
     (("archive:", "scheduler:\n  max_parallel_crawls: 0\narchive:"), "scheduler.max_parallel_crawls: 0"),
     (("archive:", "defaults:\n  schedule: '0 2 * *'\narchive:"), "'0 2 * *' is not a cron expression (5 fields"),
+    (("kind: next_link}", "kind: json}"), "sites[2].pagination: kind json needs records and record_url"),
+    (("kind: next_link}", "kind: json, records: x, record_url: u, method: PUT}"),
+     "sites[2].pagination.method: 'PUT' is not one of GET, POST"),
+    (("kind: trs}", "kind: trs, records: data.list, page_param: p}"),
+     "sites[0].pagination: page_param, records: only for kind json, not trs"),
+    (("kind: next_link}", "kind: next_link, perpage: 15}"), "sites[2].pagination: perpage: only for kind hanweb"),
 ])
 def test_each_kind_of_mistake_is_one_line_naming_where(tmp_path, change, expected):
     assert expected in error_of(tmp_path, VALID.replace(*change))
@@ -112,3 +118,12 @@ def test_alert_urls_take_secrets_from_the_environment(tmp_path, monkeypatch):
         config.alerts.resolved_urls()
     monkeypatch.setenv("HOOK_HOST", "127.0.0.1:9")
     assert config.alerts.resolved_urls() == ["json://127.0.0.1:9/x"]
+
+
+def test_article_and_attachment_patterns_ignore_case(tmp_path):
+    from crawler.config import url_pattern
+
+    site = load_config(write(tmp_path, VALID.replace(r"\.html$'", r"\.html?$'"))).site("a")
+    assert url_pattern(site.article_pattern).search("http://a.example/202503/t20250321_1.HTM")
+    assert url_pattern(site.attachment_pattern).search("http://a.example/202503/P020250321620728732317.XLS")
+    assert not url_pattern(site.article_pattern).search("http://a.example/202503/t20250321_1.pdf")

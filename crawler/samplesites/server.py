@@ -6,7 +6,11 @@ families in ../shared/CMS-PATTERNS.md:
 - ``changning-gov``  a district portal in Hanweb jcms style: UTF-8, /col/colN/index.html lists
                      held in a <script type="text/xml"> datastore paged via dataproxy.jsp, #zoom;
 - ``binhe-news``     a local news site: GBK, Baidu-news spans, hotlines, credit and 原标题 lines,
-                     share widgets, flattened pinyin ruby, a Traditional-script reprint.
+                     share widgets, flattened pinyin ruby, a Traditional-script reprint;
+- ``haigang-gov``    a district site on a provincial intensive platform: TRS-made UTF-8 pages,
+                     .htm articles, an .XLS attachment; a static first page whose later records
+                     come from a JSON search endpoint (POST), TRS paging with its counts in
+                     variables, a JSON list (GET).
 
 Used by `muniarchive demo`, the tests and the benchmarks. The sites can publish new
 articles between two crawls, fail with 500s, or go down, and they log every request.
@@ -702,7 +706,7 @@ function loadPage(page) {{
                     "total": "data.total"}},
                 f"{base_url}/gzdt/index.html",
                 {"url": f"{base_url}{self.api_path}?chnlid={self.channels['zcjd']}&pageNo=1&pageSize={self.per_page}",
-                 "pagination": {"kind": "json", "page_param": "pageNo", "records": "result.items",
+                 "pagination": {"kind": "json", "page_param": "pageNo", "page_size": self.per_page, "records": "result.items",
                                 "record_url": "doc.docUrl", "record_title": "doc.docTitle", "record_date": "pubDate",
                                 "total": "result.totalCount"}},
             ],
