@@ -32,6 +32,7 @@ from crawler.listing import (
     ListPage,
     ListRequest,
     first_request,
+    json_path,
     parse_list_page,
     trs_page_count,
 )
@@ -93,7 +94,7 @@ def parse_json(text: str):
         return None
 
 
-def json_endpoint(text: str, url: str) -> dict | None:
+def json_endpoint(text: str) -> dict | None:
     """The JSON endpoint a list page's script pages through, as pagination fields (url,
     method, params, page_param, page size, first page), or None."""
     numbers = dict(_NUMBER.findall(text))
@@ -138,7 +139,7 @@ def list_pagination(text: str, url: str) -> tuple[dict | None, str]:
             return {"kind": "hanweb", "perpage": int(per.group(1))}, \
                 "a Hanweb <datastore>; later pages are POSTed to dataproxy.jsp as startrecord/endrecord windows"
         return {"kind": "hanweb"}, "a Hanweb <datastore> paged through dataproxy.jsp?page=N"
-    if endpoint := json_endpoint(text, url):
+    if endpoint := json_endpoint(text):
         return endpoint, (f"a script pages the list through {endpoint['method']} {endpoint['url']} "
                           f"({endpoint['page_param']}=N, from page {endpoint['first']})")
     if stated := trs_page_count(text, url):
@@ -456,8 +457,8 @@ class Fetched:
     def content_type(self) -> str:
         return self.headers.get("Content-Type", "")
 
-    def text(self, encoding: str | None = None) -> str:
-        return decode_body(self.body, self.content_type, encoding).text
+    def text(self) -> str:
+        return decode_body(self.body, self.content_type).text
 
 
 class Fetcher:
