@@ -75,3 +75,14 @@ def _next_link(text, url, pagination, start_url, index) -> ListPage:
     wanted = set(pagination.next_text)
     next_url = next((href for href, label in links if label.strip("[]【】<>《》 ") in wanted and href != url), None)
     return ListPage(links, next_url)
+
+
+def advertised_pages(text: str) -> int | None:
+    """How many list pages the page itself says its list has (TRS createPageHTML's count, a
+    Hanweb datastore's <totalpage>), whatever the configured pagination kind: a walk that ends
+    before it was configured for another kind of list."""
+    if m := _CREATE_PAGE.search(text):
+        return int(m[1])
+    if m := _TOTAL_PAGE.search(text):
+        return int(m[1])
+    return None
