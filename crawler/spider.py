@@ -55,6 +55,11 @@ def permanent_failure(failure: Failure) -> bool:
     return bool(failure.check(IgnoreRequest)) and any(m in str(failure.value) for m in ("robots.txt", "off-site"))
 
 
+def asked_url(request_or_response) -> str:
+    """The URL first asked for, before any redirect: what a list page or an article linked."""
+    return (request_or_response.meta.get("redirect_urls") or [request_or_response.url])[0]
+
+
 def failure_label(error: str) -> str:
     """The kind of a failure, for counting: `HTTP 404`, `TimeoutError`, `Forbidden by robots.txt`."""
     return error.split(":", 1)[0]
@@ -232,7 +237,7 @@ class SiteSpider(scrapy.Spider):
 
     def _fetched(self, response) -> str | None:
         """Note an article fetched; the URL of the failed URL it makes good, if it was one."""
-        url = (response.meta.get("redirect_urls") or [response.url])[0]
+        url = asked_url(response)
         self.health.article_fetched(url)
         return url if response.meta.get("failed_before") else None
 
@@ -248,7 +253,7 @@ class SiteSpider(scrapy.Spider):
         yield AttachmentItem(url=response.url, article_url=response.meta["article_url"],
                              link_text=response.meta["link_text"], capture=capture_of(response), status="fetched",
                              file_name=name, file_type=file_type, text=text, text_note=note,
-                             clears_failure=response.url if response.meta.get("failed_before") else None)
+                             clears_failure=asked_url(response) if response.meta.get("failed_before") else None)
 
     # ------------------------------------------------------------------ failures
 
@@ -265,15 +270,14 @@ class SiteSpider(scrapy.Spider):
         request = failure.request
         error = error or self._describe(failure)
         self.record_fault(request, kind, error, remembered=True)
-        url = (request.meta.get("redirect_urls") or [request.url])[0]
-        return FailedUrlItem(kind=kind, url=url, reason=error, permanent=permanent_failure(failure),
+        return FailedUrlItem(kind=kind, url=asked_url(request), reason=error, permanent=permanent_failure(failure),
                              article_url=request.meta.get("article_url"), link_text=request.meta.get("link_text"))
 
     def record_fault(self, request: scrapy.Request, kind: str, error: str, remembered: bool = False) -> None:
         """A request that ended without a page: in the run's errors under the URL first asked
         for (a redirect's target is named in the error). Unless it is remembered as a failed
         URL, the run is incomplete: the next run walks every list page again."""
-        url = (request.meta.get("redirect_urls") or [request.url])[0]
+        url = asked_url(request)
         self.failed_urls.add(request.url)
         self.unremembered_faults += not remembered
         if len(self.failures) < MAX_RECORDED_FAILURES:

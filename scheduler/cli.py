@@ -280,8 +280,9 @@ def site_status(archive: Archive, site_key: str, now: datetime) -> dict:
             break
         status["consecutive_failures"] += 1
     status["open_incidents"] = [{"kind": i.kind, "since": i.opened_at, "reason": i.reason} for i in incidents]
-    warnings = [recent[0].error] if recent and recent[0].status == "succeeded_with_warnings" else []
-    warnings += [i.kind for i in incidents if i.kind != "misconfigured" or not warnings]
+    warnings = [i.kind for i in incidents]
+    if recent and recent[0].status == "succeeded_with_warnings":  # its reason says more than `misconfigured`
+        warnings = [recent[0].error or "misconfigured", *(kind for kind in warnings if kind != "misconfigured")]
     if recent:  # else the verdict stays "no runs yet"
         status["verdict"] = ("failing" if status["consecutive_failures"]
                              else "warning: " + ", ".join(warnings) if warnings else "ok")
