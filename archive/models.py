@@ -68,13 +68,20 @@ class Site(Base):
     created_at: Mapped[datetime] = mapped_column(AwareDateTime, default=utcnow)
 
 
+# the statuses of a run that fetched the site: for the scheduler's retries, `crawl`'s exit
+# status, a site's last success and its failures in a row, both are a success
+SUCCEEDED = ("succeeded", "succeeded_with_warnings")
+
+
 class CrawlRun(Base):
     __tablename__ = "crawl_run"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     site_id: Mapped[int] = mapped_column(ForeignKey("site.id"), index=True)
     started_at: Mapped[datetime] = mapped_column(AwareDateTime, default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(AwareDateTime)
-    # running | succeeded | failed | interrupted | timed_out
+    # running | succeeded | succeeded_with_warnings | failed | interrupted | timed_out
+    # (with warnings: fetched, but the run's health checks say the site's config looks wrong;
+    # `error` holds the reasons)
     status: Mapped[str] = mapped_column(String(20), default="running")
     exit_code: Mapped[int | None] = mapped_column(Integer)
     error: Mapped[str | None] = mapped_column(Text)
@@ -244,6 +251,32 @@ class Attachment(Base):
     text_note: Mapped[str | None] = mapped_column(Text)
 
 
+class FailedUrl(Base):
+    """An article or attachment URL whose fetch failed: `dead` when the failure is permanent
+    (404/410, robots.txt, an off-site redirect) or a transient one (5xx, timeout, reset) came
+    back on every one of its attempts; else `retrying`, tried again by the first run after
+    `next_attempt_at`. Either way it does not make a run incomplete, and a list page showing
+    it does not count it as new. The row goes when a later fetch succeeds."""
+
+    __tablename__ = "failed_url"
+    __table_args__ = (UniqueConstraint("site_id", "kind", "canonical_url"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("site.id"))
+    kind: Mapped[str] = mapped_column(String(20))  # article | attachment
+    url: Mapped[str] = mapped_column(Text)
+    canonical_url: Mapped[str] = mapped_column(String(1000))
+    state: Mapped[str] = mapped_column(String(20))  # retrying | dead
+    reason: Mapped[str] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, default=1)
+    first_seen: Mapped[datetime] = mapped_column(AwareDateTime, default=utcnow)
+    last_seen: Mapped[datetime] = mapped_column(AwareDateTime, default=utcnow)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(AwareDateTime)
+    last_run_id: Mapped[int | None] = mapped_column(ForeignKey("crawl_run.id"), index=True)
+    # an attachment: the page that links it, and the link's text (what a retry stores with it)
+    article_url: Mapped[str | None] = mapped_column(Text)
+    link_text: Mapped[str | None] = mapped_column(Text)
+
+
 class SchedulerLease(Base):
     """Who runs the scheduler on this archive: one row while a scheduler lives, kept fresh
     by its heartbeat. A second scheduler on the same job store would run every crawl twice."""
@@ -264,7 +297,7 @@ class AlertIncident(Base):
     __tablename__ = "alert_incident"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     site_id: Mapped[int] = mapped_column(ForeignKey("site.id"), index=True)
-    # failed | empty | extraction | missed
+    # failed | empty | extraction | missed | misconfigured
     kind: Mapped[str] = mapped_column(String(20))
     reason: Mapped[str] = mapped_column(Text)
     run_id: Mapped[int | None] = mapped_column(ForeignKey("crawl_run.id"))

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import bindparam, func, select, text
+from sqlalchemy import bindparam, delete, func, select, text, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -29,7 +29,9 @@ from archive.models import (
     Attachment,
     Capture,
     CrawlRun,
+    FailedUrl,
     IndexQueue,
+    PlanWatch,
     SchedulerLease,
     Site,
     utcnow,
@@ -38,6 +40,7 @@ from archive.urls import canonical
 from textnorm import SearchText
 
 NEW, UPDATED, UNCHANGED = "new", "updated", "unchanged"
+RETRYING, DEAD = "retrying", "dead"
 
 # a government document's 信息公开 fields: on the article and on each version
 DOCUMENT_FIELDS = ("index_number", "issuing_organ", "document_number", "written_date", "subject", "validity")
@@ -203,11 +206,15 @@ class Archive:
 
         return self._write(work)
 
-    def update_run(self, run_id: int, **fields) -> None:
+    def update_run(self, run_id: int, *, while_running: bool = False, **fields) -> None:
+        """Set fields of a run; with `while_running`, only if it is still running (a crawl's
+        stats so far must not overwrite its outcome)."""
         def work(session: Session) -> None:
             run = session.get(CrawlRun, run_id)
             if run is None:
                 raise ArchiveError(f"archive {describe_url(self.url)}: no crawl run {run_id}")
+            if while_running and run.status != "running":
+                return
             for key, value in fields.items():
                 setattr(run, key, value)
 
@@ -273,17 +280,24 @@ class Archive:
     def known_urls(self, site_id: int, urls: Iterable[str], kind: str = "article") -> set[str]:
         """Which of these URLs (compared canonically) the archive already holds."""
         model = Article if kind == "article" else Attachment
+        return set(self._lookup(site_id, urls, model.canonical_url, model.site_id == site_id))
+
+    def failing_urls(self, site_id: int, urls: Iterable[str], kind: str = "article") -> dict[str, tuple[str, str]]:
+        """Of these URLs, those whose fetch failed before (dead, or waiting for a retry): {url: (state, reason)}."""
+        return self._lookup(site_id, urls, FailedUrl.canonical_url, FailedUrl.site_id == site_id,
+                            FailedUrl.kind == kind, columns=(FailedUrl.state, FailedUrl.reason))
+
+    def _lookup(self, site_id: int, urls: Iterable[str], key_column, *where, columns=()) -> dict:
+        """{url: (columns…)} of the rows whose `key_column` holds one of these URLs' canonical forms."""
         by_canonical = {self.canonical(site_id, u): u for u in urls}
-        known: set[str] = set()
         keys = list(by_canonical)
+        found: dict = {}
         with self.session() as session:
             for start in range(0, len(keys), 500):
-                chunk = keys[start:start + 500]
-                rows = session.scalars(
-                    select(model.canonical_url).where(model.site_id == site_id, model.canonical_url.in_(chunk))
-                )
-                known.update(by_canonical[row] for row in rows)
-        return known
+                rows = session.execute(select(key_column, *columns).where(*where,
+                                                                          key_column.in_(keys[start:start + 500])))
+                found.update((by_canonical[row[0]], tuple(row[1:])) for row in rows)
+        return found
 
     def recent_articles(self, site_id: int, days: int) -> list[tuple[str, dict]]:
         """(URL, {etag, last_modified} of its last capture) of the site's articles first archived
@@ -428,8 +442,9 @@ class Archive:
         digest = capture.digest if capture is not None else None
 
         def work(session: Session) -> str:
-            if session.scalar(select(Attachment.id).where(Attachment.site_id == site_id,
-                                                          Attachment.canonical_url == url_key)):
+            stored = session.scalar(select(Attachment).where(Attachment.site_id == site_id,
+                                                             Attachment.canonical_url == url_key))
+            if stored is not None and (stored.status == "fetched" or capture is None):
                 return UNCHANGED
             article_id = None
             if article_url:
@@ -440,6 +455,14 @@ class Archive:
                 capture_id = session.scalar(select(Attachment.capture_id).where(
                     Attachment.sha256 == digest, Attachment.capture_id.is_not(None)).limit(1))
                 capture_id = capture_id or self._add_capture(session, site_id, run_id, capture)
+            if stored is not None:  # failed before, fetched now (a retry): the row gets its file
+                stored.size, stored.sha256, stored.capture_id = len(capture.body), digest, capture_id
+                stored.status, stored.error, stored.text, stored.text_note = status, error, text, text_note
+                stored.file_name, stored.file_type = file_name or stored.file_name, file_type or stored.file_type
+                # plan detection reads attachments by id: it must read this one (again)
+                session.execute(update(PlanWatch).where(PlanWatch.last_attachment_id >= stored.id)
+                                .values(last_attachment_id=stored.id - 1))
+                return UPDATED
             session.add(Attachment(
                 site_id=site_id, article_id=article_id, url=url, canonical_url=url_key, file_name=file_name,
                 link_text=link_text, file_type=file_type, size=len(capture.body) if capture else None,
@@ -449,6 +472,63 @@ class Archive:
             return NEW
 
         return work
+
+    # ---------------------------------------------------------------- failed URLs
+
+    def failure_write(self, site_id: int, run_id: int | None, kind: str, url: str, reason: str, *,
+                      permanent: bool, max_attempts: int, retry_delay: float, article_url: str | None = None,
+                      link_text: str | None = None, now: datetime | None = None):
+        """The write (see write_all) recording a failed fetch of `url`; the work returns its
+        state: dead (a permanent fault, or the last of `max_attempts`), else retrying, with the
+        next attempt due `retry_delay` × 2^(attempts − 1) seconds from `now`."""
+        url_key = self.canonical(site_id, url)
+
+        def work(session: Session) -> str:
+            moment = now or utcnow()
+            row = session.scalar(select(FailedUrl).where(FailedUrl.site_id == site_id, FailedUrl.kind == kind,
+                                                         FailedUrl.canonical_url == url_key))
+            if row is None:
+                row = FailedUrl(site_id=site_id, kind=kind, url=url, canonical_url=url_key, attempts=0,
+                                first_seen=moment, article_url=article_url, link_text=link_text)
+                session.add(row)
+            row.attempts += 1
+            row.reason, row.last_seen, row.last_run_id = reason, moment, run_id
+            if permanent or row.attempts >= max_attempts:
+                row.state, row.next_attempt_at = DEAD, None
+            else:
+                row.state = RETRYING
+                row.next_attempt_at = moment + timedelta(seconds=retry_delay * 2 ** (row.attempts - 1))
+            return row.state
+
+        return work
+
+    def failure_cleared_write(self, site_id: int, kind: str, url: str):
+        """The write (see write_all) forgetting a failed URL that has now been fetched."""
+        url_key = self.canonical(site_id, url)
+        return lambda session: session.execute(delete(FailedUrl).where(
+            FailedUrl.site_id == site_id, FailedUrl.kind == kind, FailedUrl.canonical_url == url_key))
+
+    def due_failures(self, site_id: int, now: datetime | None = None) -> list[FailedUrl]:
+        """The site's failed URLs whose next attempt is due: what a crawl fetches again."""
+        with self.session() as session:
+            return list(session.scalars(select(FailedUrl).where(
+                FailedUrl.site_id == site_id, FailedUrl.state == RETRYING,
+                FailedUrl.next_attempt_at <= (now or utcnow())).order_by(FailedUrl.id)))
+
+    def failed_urls(self, *, site_id: int | None = None, run_id: int | None = None,
+                    urls: Iterable[str] | None = None) -> list[FailedUrl]:
+        """Failed URLs: a site's, those a run last tried, or these (any site's, compared canonically)."""
+        query = select(FailedUrl).order_by(FailedUrl.id)
+        if site_id is not None:
+            query = query.where(FailedUrl.site_id == site_id)
+        if run_id is not None:
+            query = query.where(FailedUrl.last_run_id == run_id)
+        if urls is not None:
+            query = query.where(FailedUrl.canonical_url.in_({canonical(u) for u in urls}
+                                                            | {canonical(u, fold_scheme=True, fold_index=True)
+                                                               for u in urls}))
+        with self.session() as session:
+            return list(session.scalars(query))
 
     # ---------------------------------------------------------------- reads for the CLI
 

@@ -1,8 +1,9 @@
 """`python -m crawler crawl SITE --config FILE [--run-id N]`: one site's crawl, in its own process.
 
 Scrapy's reactor cannot restart within a process, so every crawl is a process of its own
-(started by `muniarchive crawl` and by the scheduler). Exit status: 0 succeeded,
-1 failed, 2 bad usage or config, 3 interrupted.
+(started by `muniarchive crawl` and by the scheduler). Exit status: 0 succeeded (with or
+without warnings: the run's error says what looks wrong), 1 failed, 2 bad usage or config,
+3 interrupted.
 """
 
 from __future__ import annotations
@@ -68,7 +69,8 @@ def main(argv: list[str] | None = None) -> int:
         except ArchiveError as exc:
             print(f"error: {exc}", file=sys.stderr)
         return EXIT_FAILED
-    return {"succeeded": EXIT_OK, "interrupted": EXIT_INTERRUPTED}.get(status, EXIT_FAILED)
+    return {"succeeded": EXIT_OK, "succeeded_with_warnings": EXIT_OK,
+            "interrupted": EXIT_INTERRUPTED}.get(status, EXIT_FAILED)
 
 
 if __name__ == "__main__":

@@ -236,6 +236,12 @@ class Defaults(_Strict):
     # each crawl also fetches again the articles first archived in the last N days (0: never),
     # so corrections become new versions; conditional GETs where the site sent ETag/Last-Modified
     revisit_days: int = Field(0, ge=0)
+    # an article or attachment failing with a transient fault (5xx, timeout, reset) is tried
+    # again by later runs, the first after failed_url_retry_delay, doubling; after this many
+    # attempts in all it is recorded dead. Permanent faults (404, 410, robots.txt, an off-site
+    # redirect) are dead at once.
+    failed_url_attempts: int = Field(5, ge=1)
+    failed_url_retry_delay: Duration = 3600
 
     @field_validator("timezone")
     @classmethod
@@ -287,6 +293,9 @@ class AlertSettings(_Strict):
     # a run archiving nothing is an incident when most of the site's last `lookback_runs`
     # successful runs did archive something
     lookback_runs: int = Field(5, ge=1)
+    # a run whose list pages' article links failed (this run, or dead from earlier runs) in a
+    # larger share than this ends succeeded_with_warnings: the site moved its pages?
+    article_failure_rate: float = Field(0.5, gt=0, le=1)
 
     def resolved_urls(self) -> list[str]:
         """The URLs with ${NAME} replaced from the environment; a missing variable is a ConfigError."""

@@ -1,4 +1,6 @@
-"""RunRecorder: writes the crawl's outcome and stats to its crawl_run row when the spider closes."""
+"""RunRecorder: writes the crawl's stats to its crawl_run row as it goes (every
+RUN_STATS_INTERVAL seconds, so a crawl killed outright leaves what it had done), and its
+outcome and health when the spider closes."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ from pathlib import Path
 
 from scrapy import signals
 from scrapy.crawler import Crawler
+from twisted.internet import task, threads
 
 from archive.models import utcnow
 
@@ -26,6 +29,9 @@ def run_stats(stats: dict) -> dict:
         "articles_updated": ours.get("articles_updated", 0),
         "articles_unchanged": ours.get("articles_unchanged", 0),
         "attachments_new": ours.get("attachments_new", 0),
+        "attachments_updated": ours.get("attachments_updated", 0),  # fetched at last, after failing
+        "urls_dead": ours.get("urls_dead", 0),  # failed for good in this run (see archive.FailedUrl)
+        "urls_retrying": ours.get("urls_retrying", 0),  # failed, tried again by a later run
         "extraction_failures": ours.get("extraction_failures", 0),
         "errors": ours.get("errors", 0),
         "list_failures": ours.get("list_failures", 0),
@@ -75,6 +81,8 @@ class RunRecorder:
         self.crawler = crawler
         self.status: str | None = None
         self.memory = TreeMemory()
+        self.interval = crawler.settings.getfloat("RUN_STATS_INTERVAL", 5.0)
+        self.progress: task.LoopingCall | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> RunRecorder:
@@ -85,9 +93,23 @@ class RunRecorder:
 
     def spider_opened(self, spider) -> None:
         self.memory.start()
+        if self.interval:
+            self.progress = task.LoopingCall(self._write_progress, spider)
+            self.progress.start(self.interval, now=False)
+
+    def _write_progress(self, spider):
+        """The stats so far, written off the reactor; the run stays `running`."""
+        stats = run_stats(self.crawler.stats.get_stats())
+        stats.update(spider.health.stats())
+        return threads.deferToThread(spider.archive.update_run, spider.run_id, stats=stats,
+                                     while_running=True).addErrback(
+            lambda failure: spider.logger.warning("writing the run's stats so far failed: %s", failure.value))
 
     def spider_closed(self, spider, reason: str) -> None:
+        if self.progress is not None and self.progress.running:
+            self.progress.stop()
         stats = run_stats(self.crawler.stats.get_stats())
+        stats.update(spider.health.stats())
         stats["finish_reason"] = reason
         # the spider's own close handler (connected before any extension's) has already
         # shut its extraction worker down, so the worker's memory counts as a child's here
@@ -99,15 +121,24 @@ class RunRecorder:
         stats["failed_urls"] = spider.failures
         stats["extraction_errors"] = spider.extraction_errors
         # a column whose first list page could not be read means the site was not crawled
+        warnings = []
         if stats["list_failures"] or reason not in ("finished", "shutdown"):
             status = "failed"
         elif reason == "shutdown":
             status = "interrupted"
         else:
-            status = "succeeded"
+            warnings = spider.health.warnings()
+            status = "succeeded_with_warnings" if warnings else "succeeded"
+        for warning in warnings:
+            spider.logger.warning("run health: %s", warning["reason"])
+        stats["warnings"] = warnings
         # the next run pages through every list again unless this one saw every page it wanted
-        stats["complete"] = status == "succeeded" and not stats["errors"]
+        # (failed articles and attachments are remembered, and retried, apart) with this config
+        stats["complete"] = status == "succeeded" and not spider.unremembered_faults
+        stats["config_hash"] = spider.config_hash
         error = spider.failures[0]["error"] if status == "failed" and spider.failures else None
+        if warnings:
+            error = "; ".join(warning["reason"] for warning in warnings)
         spider.archive.update_run(spider.run_id, status=status, finished_at=utcnow(), stats=stats, error=error)
         self.status = status
         spider.run_status = status

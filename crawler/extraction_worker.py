@@ -12,6 +12,7 @@ from datetime import datetime
 
 from archive.dedup import fingerprint
 from crawler.extract import ExtractOptions, decode_body, extract_decoded
+from crawler.extract.document import parse, select, squash, text_of
 from textnorm import search_text
 
 _options: ExtractOptions | None = None
@@ -43,8 +44,9 @@ def parsed_part(body: bytes, limit: int) -> bytes:
 
 def extract_page(body: bytes, url: str, content_type: str, fetched_at: datetime, time_limit: float = 0,
                  page_size: int | None = None):
-    """((encoding, step, declared), Article, Fingerprint of its body, its SearchText) for one
-    page: the archive writer, in the crawl's main process, then only stores them.
+    """((encoding, step, declared), Article, Fingerprint of its body, its SearchText, whether
+    the site's selectors.body found text on it (None: no such selector)) for one page: the
+    archive writer, in the crawl's main process, then only stores them.
 
     `body` may be the first part of a larger page (parsed_part; `page_size` says how large):
     the article is flagged as extracted from part of the page. Past `time_limit` seconds
@@ -56,13 +58,23 @@ def extract_page(body: bytes, url: str, content_type: str, fetched_at: datetime,
     try:
         decoded = decode_body(body, content_type, options.encoding)
         article = extract_decoded(decoded, url, options)
+        selector = (options.selectors or {}).get("body")
         result = ((decoded.encoding, decoded.step, decoded.declared), article, fingerprint(article.body),
-                  search_text(article.title, article.body))
+                  search_text(article.title, article.body), selector_holds_text(decoded.text, selector))
     finally:
         if time_limit:
             signal.setitimer(signal.ITIMER_REAL, 0)
     flag_truncated(article, len(body), page_size)
     return result
+
+
+def selector_holds_text(html: str, selector: str | None) -> bool | None:
+    """Whether `selector` finds an element with text on the page, as the extractor requires
+    of it before it takes the body from there (else it falls back, silently)."""
+    if not selector:
+        return None
+    doc = parse(html)
+    return doc is not None and any(len(squash(text_of(node))) >= 20 for node in select(doc, selector))
 
 
 def flag_truncated(article, parsed: int, page_size: int | None) -> None:

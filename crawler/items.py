@@ -36,6 +36,7 @@ class ArticleItem:
     capture: CaptureData
     article: ArticleData
     extraction_failed: bool
+    clears_failure: str | None = None  # a failed URL this fetch of it made good (archive.FailedUrl)
 
 
 @dataclass
@@ -50,6 +51,19 @@ class AttachmentItem:
     file_type: str | None = None
     text: str | None = None  # PDF/DOCX text
     text_note: str | None = None  # "extracted", or why there is no text
+    clears_failure: str | None = None
+
+
+@dataclass
+class FailedUrlItem:
+    """A fetch that failed, remembered (archive.FailedUrl): dead, or to be tried by a later run."""
+
+    kind: str  # article | attachment
+    url: str
+    reason: str
+    permanent: bool  # 404/410, robots.txt, an off-site redirect: no retry
+    article_url: str | None = None
+    link_text: str | None = None
 
 
 def failed_article(error: str) -> ArticleData:

@@ -222,3 +222,14 @@ def _json(text, url, pagination, start_url, index, form) -> ListPage:
     if str(total).isdigit() and page >= math.ceil(int(total) / (pagination.page_size or len(records) or 1)):
         next_request = None
     return ListPage(links, next_request, dates)
+
+
+def advertised_pages(text: str, url: str) -> int | None:
+    """How many list pages the page itself says its list has (TRS createPageHTML's count, a
+    Hanweb datastore's <totalpage>), whatever the configured pagination kind: a walk that ends
+    before it was configured for another kind of list."""
+    if stated := trs_page_count(text, url):
+        return stated[0]
+    if m := _TOTAL_PAGE.search(text):
+        return int(m[1])
+    return None

@@ -107,11 +107,14 @@ def retry_after_seconds(value: str) -> float | None:
 
 class RetryBackoffMiddleware:
     """Wait before a retried request: RETRY_BACKOFF_BASE × 2^(retry − 1) seconds, or what the
-    server's Retry-After asked (429, 503), up to a minute.
+    server's Retry-After asked (429, 503).
 
     Scrapy's RetryMiddleware re-queues a failed request at once; a server that is
-    restarting or overloaded gets a moment to recover instead. Placed after RetryMiddleware
-    in the response order, so it reads Retry-After before the retry is made.
+    restarting or overloaded gets a moment to recover instead. A Retry-After longer than
+    RETRY_AFTER_MAX (default 60 s) is not waited for within the crawl: the request fails at
+    once, and as a transient failure a later run tries it again (archive.FailedUrl). Placed
+    after RetryMiddleware in the response order, so it reads Retry-After before the retry is
+    made.
     """
 
     def __init__(self, base: float, cap: float = 60.0):
@@ -119,7 +122,8 @@ class RetryBackoffMiddleware:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> RetryBackoffMiddleware:
-        return cls(crawler.settings.getfloat("RETRY_BACKOFF_BASE", 1.0))
+        return cls(crawler.settings.getfloat("RETRY_BACKOFF_BASE", 1.0),
+                   crawler.settings.getfloat("RETRY_AFTER_MAX", 60.0))
 
     async def process_request(self, request: Request) -> None:
         retries = request.meta.get("retry_times", 0)
@@ -131,6 +135,9 @@ class RetryBackoffMiddleware:
     def process_response(self, request: Request, response: Response) -> Response:
         header = response.headers.get("Retry-After")
         if header and response.status in (429, 503):
+            wait = retry_after_seconds(header.decode("latin-1")) or 0.0
+            if wait > self.cap:  # hours, say: not within this crawl
+                request.meta["dont_retry"] = True
             # the retry is a copy of this request: it carries the server's wish in its meta
-            request.meta["retry_after"] = retry_after_seconds(header.decode("latin-1")) or 0.0
+            request.meta["retry_after"] = wait
         return response

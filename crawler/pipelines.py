@@ -16,7 +16,7 @@ from concurrent.futures import Future
 from scrapy.crawler import Crawler
 
 from archive import ArchiveError
-from crawler.items import ArticleItem, AttachmentItem, describe_exception, failed_article
+from crawler.items import ArticleItem, AttachmentItem, FailedUrlItem, describe_exception, failed_article
 
 MAX_BATCH = 100
 
@@ -52,6 +52,8 @@ class ArchivePipeline:
                 stats.inc_value("muniarchive/extraction_failures")
         elif isinstance(item, AttachmentItem):
             stats.inc_value(f"muniarchive/attachments_{outcome}")
+        else:
+            stats.inc_value(f"muniarchive/urls_{outcome}")
         return item
 
     def _archive_failed(self, item, exc: Exception) -> None:
@@ -62,6 +64,7 @@ class ArchivePipeline:
         """
         spider = self.crawler.spider
         url = item.capture.url if isinstance(item, ArticleItem) else item.url
+        spider.unremembered_faults += 1
         spider.failures.insert(0, {"url": url, "kind": "archive", "error": f"{url}: {exc}"})
         self.crawler.stats.inc_value("muniarchive/errors")
         if not self.closing:
@@ -118,10 +121,23 @@ class ArchivePipeline:
     def _write_of(self, item):
         spider = self.crawler.spider
         archive, site_id, run_id = spider.archive, spider.site_id, spider.run_id
+        if isinstance(item, FailedUrlItem):
+            defaults = spider.config.defaults
+            return archive.failure_write(site_id, run_id, item.kind, item.url, item.reason, permanent=item.permanent,
+                                         max_attempts=defaults.failed_url_attempts,
+                                         retry_delay=defaults.failed_url_retry_delay,
+                                         article_url=item.article_url, link_text=item.link_text)
         if isinstance(item, ArticleItem):
-            return archive.article_write(site_id, run_id, item.capture, item.article)
-        return archive.attachment_write(
-            site_id, run_id, item.url, article_url=item.article_url, link_text=item.link_text,
-            capture=item.capture, status=item.status, error=item.error, file_name=item.file_name,
-            file_type=item.file_type, text=item.text, text_note=item.text_note,
-        )
+            work = archive.article_write(site_id, run_id, item.capture, item.article)
+        else:
+            work = archive.attachment_write(
+                site_id, run_id, item.url, article_url=item.article_url, link_text=item.link_text,
+                capture=item.capture, status=item.status, error=item.error, file_name=item.file_name,
+                file_type=item.file_type, text=item.text, text_note=item.text_note,
+            )
+        if item.clears_failure is None:
+            return work
+        # fetched at last: the failed URL is forgotten in the same transaction as the record is stored
+        forget = archive.failure_cleared_write(site_id, "article" if isinstance(item, ArticleItem) else "attachment",
+                                               item.clears_failure)
+        return lambda session: (forget(session), work(session))[1]

@@ -2,8 +2,11 @@
 page, and which links are articles and attachments.
 
 Incremental: list pages are walked newest-first, and paging stops at a page that holds no
-article the archive lacks, unless the site's previous run did not see everything it wanted
-(then every list page is walked again, so nothing a failed or killed run missed is lost).
+article the archive lacks, unless the site's previous run did not see everything it wanted or
+ran with another config (then every list page is walked again, so nothing a failed or killed
+run missed is lost). An article or attachment whose fetch failed is remembered instead
+(archive.FailedUrl): dead, or fetched again by a later run, so it neither makes a run
+incomplete nor counts as new on the list that shows it.
 """
 
 from __future__ import annotations
@@ -23,20 +26,42 @@ from twisted.python.failure import Failure
 
 from archive import Archive, CaptureData
 from crawler import extraction_worker
-from crawler.config import Config, Pagination, SiteConfig, url_pattern
+from crawler.config import Config, Pagination, SiteConfig, site_config_hash, url_pattern
 from crawler.extract import decode_body
 from crawler.extract.documents import document_text, file_name_and_type
+from crawler.health import RunHealth
 from crawler.items import (
     MAX_RECORDED_FAILURES,
     ArticleItem,
     AttachmentItem,
+    FailedUrlItem,
     describe_exception,
     failed_article,
 )
-from crawler.listing import ListRequest, first_request, parse_list_page
-from crawler.middlewares import SiteBounds
+from crawler.listing import ListRequest, advertised_pages, first_request, parse_list_page
+from crawler.middlewares import OffsiteRedirect, SiteBounds
 from crawler.offline import article_data, extract_options
 from crawler.settings import EXTRACT_MAX_BYTES, EXTRACT_TIME_LIMIT
+
+
+def permanent_failure(failure: Failure) -> bool:
+    """Whether a failed fetch would fail again whatever the wait: gone (404, 410), forbidden
+    by robots.txt, or leading off the site."""
+    if failure.check(HttpError):
+        return failure.value.response.status in (404, 410)
+    if failure.check(OffsiteRedirect):
+        return True
+    return bool(failure.check(IgnoreRequest)) and any(m in str(failure.value) for m in ("robots.txt", "off-site"))
+
+
+def asked_url(request_or_response) -> str:
+    """The URL first asked for, before any redirect: what a list page or an article linked."""
+    return (request_or_response.meta.get("redirect_urls") or [request_or_response.url])[0]
+
+
+def failure_label(error: str) -> str:
+    """The kind of a failure, for counting: `HTTP 404`, `TimeoutError`, `Forbidden by robots.txt`."""
+    return error.split(":", 1)[0]
 
 
 def capture_of(response: scrapy.http.Response) -> CaptureData:
@@ -58,7 +83,13 @@ class SiteSpider(scrapy.Spider):
         self.options = extract_options(site, collect_links=True)
         self.attachment_max_bytes = int(config.defaults.max_attachment_mb * 1024 * 1024)
         previous = archive.previous_run(site_id, run_id)
-        self.deep = previous is None or not (previous.stats or {}).get("complete")
+        previous_stats = (previous.stats or {}) if previous else {}
+        self.config_hash = site_config_hash(site)
+        self.deep = (previous is None or not previous_stats.get("complete")
+                     or previous_stats.get("config_hash") != self.config_hash)
+        self.health = RunHealth(site.selectors.body, config.alerts.article_failure_rate)
+        # faults not remembered as failed URLs (a list page, a redirect loop): the run is incomplete
+        self.unremembered_faults = 0
         self.failures: list[dict] = []
         self.failed_urls: set[str] = set()
         self.extraction_errors: list[dict] = []
@@ -142,6 +173,19 @@ class SiteSpider(scrapy.Spider):
                     headers["If-Modified-Since"] = validators["last_modified"]
                 yield scrapy.Request(url, callback=self.parse_article, errback=self.article_failed, headers=headers,
                                      priority=-1000, meta={"handle_httpstatus_list": [304]})
+        # what earlier runs failed to fetch, once its retry is due
+        for failed in self.archive.due_failures(self.site_id):
+            if failed.kind == "attachment":
+                yield self.attachment_request(failed.url, failed.article_url, failed.link_text, retry=True)
+            else:
+                yield scrapy.Request(failed.url, callback=self.parse_article, errback=self.article_failed,
+                                     priority=-500, meta={"failed_before": True})
+
+    def attachment_request(self, url: str, article_url: str | None, link_text: str | None,
+                           retry: bool = False) -> scrapy.Request:
+        return scrapy.Request(url, callback=self.parse_attachment, errback=self.attachment_failed,
+                              meta={"article_url": article_url, "link_text": link_text, "failed_before": retry,
+                                    "download_maxsize": self.attachment_max_bytes})
 
     # ------------------------------------------------------------------ callbacks
 
@@ -153,11 +197,16 @@ class SiteSpider(scrapy.Spider):
         if listing.error:
             self.record_fault(response.request, "list", listing.error)
         articles = list(dict.fromkeys(u for u, _ in listing.links if self.article_re.search(u) and self.allowed(u)))
+        following = listing.next
+        self.health.list_page(start_url, pagination.kind, response.url, index, len(listing.links), articles,
+                              advertised_pages(text, response.url), bool(following))
         known = self.archive.known_urls(self.site_id, articles)
-        new = [u for u in articles if u not in known]
+        failing = self.archive.failing_urls(self.site_id, articles)  # dead, or retried when due (start)
+        for url, (_, reason) in failing.items():
+            self.health.article_failed(url, failure_label(reason))
+        new = [u for u in articles if u not in known and u not in failing]
         for rank, url in enumerate(new):
             yield scrapy.Request(url, callback=self.parse_article, errback=self.article_failed, priority=-rank)
-        following = listing.next
         if following and self.allowed(following.url) and (new or self.deep) and index + 1 < pagination.max_pages:
             yield self.list_request(following, start_url, pagination, index + 1)
 
@@ -170,7 +219,7 @@ class SiteSpider(scrapy.Spider):
         try:
             # in a worker process: extraction is CPU work that would otherwise hold up the reactor
             # and the archive writer (one GIL); measured by benchmarks/crawl.py
-            decoded_info, extracted, fingerprint, text = await self.in_worker(
+            decoded_info, extracted, fingerprint, text, selector_matched = await self.in_worker(
                 extraction_worker.extract_page, extraction_worker.parsed_part(response.body, self.extract_max_bytes),
                 response.url, content_type, capture.fetched_at, self.extract_time_limit, len(response.body))
         except Exception as exc:  # the page is stored all the same, its raw bytes kept for reprocess
@@ -178,19 +227,26 @@ class SiteSpider(scrapy.Spider):
             self.logger.warning("extraction failed: %s: %s", response.url, error)
             if len(self.extraction_errors) < MAX_RECORDED_FAILURES:
                 self.extraction_errors.append({"url": response.url, "error": error})
-            yield ArticleItem(capture=capture, extraction_failed=True, article=failed_article(error))
+            yield ArticleItem(capture=capture, extraction_failed=True, article=failed_article(error),
+                              clears_failure=self._fetched(response))
             return
+        self.health.page_extracted(selector_matched)
         capture.encoding, capture.encoding_step, capture.declared_encoding = decoded_info
         yield ArticleItem(capture=capture, extraction_failed=extracted.body is None,
-                          article=article_data(extracted, fingerprint, text))
+                          article=article_data(extracted, fingerprint, text), clears_failure=self._fetched(response))
         links = dict(extracted.links)
         attachments = [u for u in links if self.attachment_re.search(u) and self.allowed(u)]
         known = self.archive.known_urls(self.site_id, attachments, kind="attachment") if attachments else set()
+        failing = self.archive.failing_urls(self.site_id, attachments, kind="attachment") if attachments else {}
         for url in attachments:
-            if url not in known:
-                yield scrapy.Request(url, callback=self.parse_attachment, errback=self.attachment_failed,
-                                     meta={"article_url": response.url, "link_text": links[url],
-                                           "download_maxsize": self.attachment_max_bytes})
+            if url not in known and url not in failing:
+                yield self.attachment_request(url, response.url, links[url])
+
+    def _fetched(self, response) -> str | None:
+        """Note an article fetched; the URL of the failed URL it makes good, if it was one."""
+        url = asked_url(response)
+        self.health.article_fetched(url)
+        return url if response.meta.get("failed_before") else None
 
     async def parse_attachment(self, response):
         header = response.headers.get
@@ -203,7 +259,8 @@ class SiteSpider(scrapy.Spider):
             text, note = None, f"text extraction failed: {describe_exception(exc)}"
         yield AttachmentItem(url=response.url, article_url=response.meta["article_url"],
                              link_text=response.meta["link_text"], capture=capture_of(response), status="fetched",
-                             file_name=name, file_type=file_type, text=text, text_note=note)
+                             file_name=name, file_type=file_type, text=text, text_note=note,
+                             clears_failure=asked_url(response) if response.meta.get("failed_before") else None)
 
     # ------------------------------------------------------------------ failures
 
@@ -215,17 +272,21 @@ class SiteSpider(scrapy.Spider):
             return str(failure.value) or "ignored (robots.txt or size limit)"
         return describe_exception(failure.value, failure.getErrorMessage())
 
-    def _failed(self, failure: Failure, kind: str, error: str | None = None) -> str:
-        """Record a failed request (the run is then incomplete) and count it as an error."""
+    def _remembered(self, failure: Failure, kind: str, error: str | None = None):
+        """A failed article or attachment: in the run's errors, and remembered as a failed URL."""
+        request = failure.request
         error = error or self._describe(failure)
-        self.record_fault(failure.request, kind, error)
-        return error
+        self.record_fault(request, kind, error, remembered=True)
+        return FailedUrlItem(kind=kind, url=asked_url(request), reason=error, permanent=permanent_failure(failure),
+                             article_url=request.meta.get("article_url"), link_text=request.meta.get("link_text"))
 
-    def record_fault(self, request: scrapy.Request, kind: str, error: str) -> None:
+    def record_fault(self, request: scrapy.Request, kind: str, error: str, remembered: bool = False) -> None:
         """A request that ended without a page: in the run's errors under the URL first asked
-        for (a redirect's target is named in the error)."""
-        url = (request.meta.get("redirect_urls") or [request.url])[0]
+        for (a redirect's target is named in the error). Unless it is remembered as a failed
+        URL, the run is incomplete: the next run walks every list page again."""
+        url = asked_url(request)
         self.failed_urls.add(request.url)
+        self.unremembered_faults += not remembered
         if len(self.failures) < MAX_RECORDED_FAILURES:
             self.failures.append({"url": url, "kind": kind, "error": f"{url}: {error}"})
         self.logger.warning("%s failed: %s: %s", kind, url, error)
@@ -247,12 +308,15 @@ class SiteSpider(scrapy.Spider):
         index = failure.request.cb_kwargs.get("index", 0)
         if index > 0 and failure.check(HttpError) and failure.value.response.status == 404:
             return  # paged past the last list page: the end of the list, not an error
-        self._failed(failure, "list")
+        self.record_fault(failure.request, "list", self._describe(failure))
         if index == 0:
             self.crawler.stats.inc_value("muniarchive/list_failures")
 
     def article_failed(self, failure: Failure):
-        self._failed(failure, "article")
+        item = self._remembered(failure, "article")
+        if not failure.request.meta.get("failed_before"):  # a retry's failure says nothing new of the lists
+            self.health.article_failed(item.url, failure_label(item.reason))
+        yield item
 
     def attachment_failed(self, failure: Failure):
         request = failure.request
@@ -260,10 +324,10 @@ class SiteSpider(scrapy.Spider):
         too_large = "maxsize" in error.lower() or "larger than" in error.lower()
         if too_large:  # the configured limit at work, not a fault: the next run need not look again
             self.logger.info("attachment over the size limit: %s: %s", request.url, error)
-        else:
-            self._failed(failure, "attachment", error)
         name, file_type = file_name_and_type(request.url)
         yield AttachmentItem(url=request.url, article_url=request.meta.get("article_url"),
                              link_text=request.meta.get("link_text"), capture=None,
                              status="too_large" if too_large else "failed", error=error,
                              file_name=name, file_type=file_type)
+        if not too_large:
+            yield self._remembered(failure, "attachment", error)

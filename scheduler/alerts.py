@@ -6,7 +6,9 @@ shows it fixed:
 - ``failed``      a scheduled run failed or timed out (after its retries);
 - ``empty``       a successful run archived nothing from a site whose recent runs usually did;
 - ``extraction``  too many of a run's article pages could not be extracted (a layout change);
-- ``missed``      a due run was missed beyond the misfire grace (the scheduler was down).
+- ``missed``      a due run was missed beyond the misfire grace (the scheduler was down);
+- ``misconfigured`` a run ended succeeded_with_warnings: its health checks say the site's config
+                  looks wrong (crawler/health.py); on a site's first run too.
 
 However many runs an incident lasts, it is notified once. Each target's delivery is recorded
 (alert_delivery): a target that was down is sent what it missed at the site's next run, and
@@ -25,7 +27,7 @@ from sqlalchemy import select
 
 from archive import Archive
 from archive.masking import mask_url
-from archive.models import AlertDelivery, AlertIncident, CrawlRun, Site, utcnow
+from archive.models import SUCCEEDED, AlertDelivery, AlertIncident, CrawlRun, Site, utcnow
 from crawler.config import AlertSettings, ConfigError
 
 log = logging.getLogger("muniarchive.alerts")
@@ -35,6 +37,7 @@ HEADLINES = {
     "empty": "archived nothing new",
     "extraction": "extraction failures (layout changed?)",
     "missed": "scheduled run missed",
+    "misconfigured": "config looks wrong",
 }
 
 
@@ -77,9 +80,13 @@ class Alerts:
             self._open(run.site_id, "failed", f"run {run.status.replace('_', ' ')}: {run.error or 'no error recorded'}",
                        run)
             return
-        if run.status != "succeeded":  # interrupted by a shutdown: says nothing about the site
+        if run.status not in SUCCEEDED:  # interrupted by a shutdown: says nothing about the site
             return
         stats = run.stats or {}
+        if run.status == "succeeded_with_warnings":
+            self._open(run.site_id, "misconfigured", run.error or "the run's health checks warned", run)
+        elif self._shows_healthy(run):
+            self._close(run.site_id, "misconfigured", run)
         failures = stats.get("extraction_failures", 0)
         pages = failures + sum(stats.get(k, 0) for k in ("articles_new", "articles_updated", "articles_unchanged"))
         if pages >= self.settings.min_pages and failures / pages > self.settings.extraction_failure_rate:
@@ -97,6 +104,17 @@ class Alerts:
         self._close(run.site_id, "failed", run)
         self._close(run.site_id, "missed", run)
 
+    def _shows_healthy(self, run: CrawlRun) -> bool:
+        """Whether a run without warnings could see what the open misconfigured incident is
+        about: a quiet night that extracted no page says nothing of a body selector."""
+        with self.archive.session() as session:
+            incident = _open_incident(session, run.site_id, "misconfigured")
+            opened_by = session.get(CrawlRun, incident.run_id) if incident and incident.run_id else None
+        if opened_by is None:
+            return True
+        warned = {warning["check"] for warning in (opened_by.stats or {}).get("warnings", [])}
+        return warned <= set((run.stats or {}).get("health_checked", []))
+
     def missed(self, site_id: int, due: str) -> None:
         self._open(site_id, "missed", f"the run due at {due} was missed beyond the misfire grace "
                                       "(was the scheduler stopped?)", None)
@@ -107,7 +125,7 @@ class Alerts:
         with self.archive.session() as session:
             earlier = session.scalars(
                 select(CrawlRun.stats).where(CrawlRun.site_id == run.site_id, CrawlRun.id < run.id,
-                                             CrawlRun.status == "succeeded")
+                                             CrawlRun.status.in_(SUCCEEDED))
                 .order_by(CrawlRun.id.desc()).limit(lookback)).all()
         with_new = sum(1 for stats in earlier if (stats or {}).get("articles_new", 0) > 0)
         return len(earlier) == lookback and with_new * 2 > lookback

@@ -24,7 +24,7 @@ from sqlalchemy import func, select
 
 from archive import Archive, ArchiveError
 from archive.masking import mask_text, mask_url
-from archive.models import AlertIncident, Article, CrawlRun, Site, utcnow
+from archive.models import SUCCEEDED, AlertIncident, Article, CrawlRun, Site, utcnow
 from crawler.config import DB_ENV, ConfigError, load_config
 from scheduler.runner import open_archive, reconcile_runs, run_crawl, watch_plans
 
@@ -126,7 +126,8 @@ def crawl(sites: tuple[str, ...], all_sites: bool, config_path: str, json_output
     """Crawl SITES (keys from the config), or --all, into the archive.
 
     Each crawl runs as its own process (`python -m crawler crawl SITE`) and is recorded
-    as a run: see `muniarchive runs`. Exits 1 when any crawl did not succeed.
+    as a run: see `muniarchive runs`. Exits 1 when any crawl did not succeed; a crawl that
+    succeeded with warnings (its config looks wrong: see the line printed for it) exits 0.
 
     \b
     Example:
@@ -150,8 +151,9 @@ def crawl(sites: tuple[str, ...], all_sites: bool, config_path: str, json_output
         console.print(table)
         for r in results:
             if r.error:
-                console.print(f"[red]{r.site}[/red]: {r.error}")
-    if any(r.status != "succeeded" for r in results):
+                warning = "warning: " if r.status == "succeeded_with_warnings" else ""
+                console.print(f"[red]{r.site}[/red]: {warning}{escape(r.error)}")
+    if any(r.status not in SUCCEEDED for r in results):
         sys.exit(1)
 
 
@@ -263,24 +265,27 @@ def site_status(archive: Archive, site_key: str, now: datetime) -> dict:
         return status
     with archive.session() as session:
         status["last_success"] = session.scalar(select(func.max(CrawlRun.finished_at)).where(
-            CrawlRun.site_id == site_id, CrawlRun.status == "succeeded"))
+            CrawlRun.site_id == site_id, CrawlRun.status.in_(SUCCEEDED)))
         status["articles_last_7_days"] = session.scalar(select(func.count()).select_from(Article).where(
             Article.site_id == site_id, Article.first_seen >= now - timedelta(days=7)))
-        recent = session.execute(select(CrawlRun.id, CrawlRun.status).where(
-            CrawlRun.site_id == site_id, CrawlRun.status.in_(("succeeded", "failed", "timed_out")))
+        recent = session.execute(select(CrawlRun.id, CrawlRun.status, CrawlRun.error).where(
+            CrawlRun.site_id == site_id, CrawlRun.status.in_((*SUCCEEDED, "failed", "timed_out")))
             .order_by(CrawlRun.id.desc()).limit(100)).all()
         incidents = session.scalars(select(AlertIncident).where(
             AlertIncident.site_id == site_id, AlertIncident.closed_at.is_(None))).all()
     if recent:
         status["last_run"] = {"run": recent[0].id, "status": recent[0].status}
     for row in recent:
-        if row.status == "succeeded":
+        if row.status in SUCCEEDED:
             break
         status["consecutive_failures"] += 1
     status["open_incidents"] = [{"kind": i.kind, "since": i.opened_at, "reason": i.reason} for i in incidents]
+    warnings = [i.kind for i in incidents]
+    if recent and recent[0].status == "succeeded_with_warnings":  # its reason says more than `misconfigured`
+        warnings = [recent[0].error or "misconfigured", *(kind for kind in warnings if kind != "misconfigured")]
     if recent:  # else the verdict stays "no runs yet"
         status["verdict"] = ("failing" if status["consecutive_failures"]
-                             else "warning: " + ", ".join(i.kind for i in incidents) if incidents else "ok")
+                             else "warning: " + ", ".join(warnings) if warnings else "ok")
     return status
 
 
@@ -294,7 +299,9 @@ def status(config_path: str, json_output: bool) -> None:
 
     Incidents are what the scheduler alerts on: failed (a run failed or timed out), empty (a
     site that usually has new articles had none), extraction (too many pages could not be
-    extracted: a layout change?), missed (a run missed beyond the misfire grace).
+    extracted: a layout change?), missed (a run missed beyond the misfire grace),
+    misconfigured (a run succeeded with warnings). The last run's warning is the verdict:
+    `warning: 0 of 75 links match article_pattern on …`.
 
     \b
     Example:
@@ -372,6 +379,7 @@ def runs(site: str | None, limit: int, config_path: str, json_output: bool) -> N
         "run": run.id, "site": key, "status": run.status, "started_at": run.started_at,
         "finished_at": run.finished_at, "exit_code": run.exit_code, "error": run.error and mask_text(run.error),
         "stats": _masked_stats(run.stats), "log": run.log_path,
+        "dead_urls": [_failure(f) for f in archive.failed_urls(run_id=run.id) if f.state == "dead"],
     } for run, key in rows]
     if json_output:
         _print_json(data)
@@ -386,6 +394,20 @@ def runs(site: str | None, limit: int, config_path: str, json_output: bool) -> N
                       str(stats.get("articles_new", 0)), str(stats.get("articles_updated", 0)),
                       str(stats.get("errors", 0)), row["error"] or "")
     console.print(table)
+
+
+def _failure(failed) -> dict:
+    """A failed URL (archive.FailedUrl) as runs and show print it."""
+    return {"url": mask_text(failed.url), "kind": failed.kind, "state": failed.state,
+            "reason": mask_text(failed.reason), "attempts": failed.attempts, "first_seen": failed.first_seen,
+            "last_seen": failed.last_seen, "next_attempt_at": failed.next_attempt_at}
+
+
+def _failure_line(failure: dict) -> str:
+    if failure["state"] == "dead":
+        return f"dead after {failure['attempts']} attempt(s): {failure['reason']}"
+    retry = f"{failure['next_attempt_at']:%Y-%m-%d %H:%M} UTC"
+    return f"failing ({failure['attempts']} attempt(s), tried again after {retry}): {failure['reason']}"
 
 
 def _masked_stats(stats: dict | None) -> dict:
@@ -416,9 +438,20 @@ def show(url: str, config_path: str, json_output: bool) -> None:
     from archive.queries import article_record
 
     config = load_config(config_path)
-    record = article_record(open_archive(config), url=url)
+    archive = open_archive(config)
+    record = article_record(archive, url=url)
     if record is None:
-        raise click.ClickException(f"{url}: not in the archive {mask_url(config.database_url)}")
+        failed = [_failure(f) for f in archive.failed_urls(urls=[url])]
+        if not failed:
+            raise click.ClickException(f"{url}: not in the archive {mask_url(config.database_url)}")
+        if json_output:
+            _print_json({"url": url, "failed": failed[0]})
+        else:
+            console.print(f"{url}: not archived, {_failure_line(failed[0])}", highlight=False)
+        return
+    failures = {f.url: _failure(f) for f in archive.failed_urls(urls=[a["url"] for a in record["attachments"]])}
+    for attachment in record["attachments"]:
+        attachment["failure"] = failures.get(attachment["url"])
     tz = config.defaults.timezone
     if record["publish_time"]:
         record["publish_time"] = record["publish_time"].astimezone(ZoneInfo(tz)).isoformat()
@@ -441,6 +474,8 @@ def show(url: str, config_path: str, json_output: bool) -> None:
         console.print(f"{'encoding':>15}: {capture['encoding']} (chosen by {capture['encoding_step']})")
     for a in record["attachments"]:
         console.print(f"{'attachment':>15}: {a['name']} [{a['status']}] {a['url']}")
+        if a["failure"]:
+            console.print(f"{'':>15}  {_failure_line(a['failure'])}", highlight=False)
     console.print()
     console.print(record["body"] or "[red](no body extracted)[/red]", highlight=False)
 
@@ -946,7 +981,7 @@ def demo(keep: str | None, json_output: bool) -> None:
             console.print(f"archive kept: {archive_path}\ntry: muniarchive runs --config {workdir / 'config.yaml'}")
         else:
             console.print("The archive was temporary; run `muniarchive demo --keep DIR` to keep it.")
-    if any(row["status"] != "succeeded" for row in summary):
+    if any(row["status"] not in SUCCEEDED for row in summary):
         sys.exit(1)
 
 

@@ -9,7 +9,9 @@ from concurrent.futures import ThreadPoolExecutor
 from archive import ArchiveError
 from archive.db import create_archive_engine, current_revision, head_revision, sqlite_path
 from archive.masking import mask_text, mask_url
-from crawler.config import Config, ConfigError, load_config
+from crawler.config import Config, ConfigError, load_config, url_pattern
+from crawler.extract import decode_body
+from crawler.listing import advertised_pages, parse_list_page
 from scheduler.runner import makes_its_folder
 
 
@@ -43,19 +45,35 @@ def check_archive(config: Config) -> dict:
 
 
 def check_site(config: Config, site_key: str, timeout: float) -> dict:
+    """Fetch the site's first list page and read it as a crawl would: how many of its links
+    article_pattern matches, and whether its pagination finds the next page it advertises."""
     site = config.site(site_key)
-    url = site.start_urls[0].url
+    url, pagination = site.columns()[0]
     shown = mask_url(url)
+    name = f"site {site.key}"
     request = urllib.request.Request(url, headers={"User-Agent": config.defaults.user_agent})
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
-            size = len(response.read(2_000_000))
-            return _check(f"site {site.key}", True, f"{shown}: HTTP {response.status}, {size} bytes")
+            body = response.read(2_000_000)
+            status, content_type = response.status, response.headers.get("Content-Type", "")
     except urllib.error.HTTPError as exc:
-        return _check(f"site {site.key}", False, f"{shown}: HTTP {exc.code}")
+        return _check(name, False, f"{shown}: HTTP {exc.code}")
     except (urllib.error.URLError, OSError) as exc:
         reason = getattr(exc, "reason", exc)
-        return _check(f"site {site.key}", False, f"{shown}: unreachable ({reason})")
+        return _check(name, False, f"{shown}: unreachable ({reason})")
+    text = decode_body(body, content_type, site.encoding).text
+    listing = parse_list_page(text, url, pagination, url, 0)
+    article_re = url_pattern(site.article_pattern)
+    matching = {link for link, _ in listing.links if article_re.search(link)}
+    detail = (f"{shown}: HTTP {status}, {len(body)} bytes, {len(matching)} of {len(listing.links)} links match "
+              "article_pattern")
+    advertised = advertised_pages(text, url)
+    if listing.links and not matching:
+        return _check(name, False, detail)
+    if listing.next is None and advertised and advertised > 1:
+        return _check(name, False, f"{detail}; the page advertises {advertised} list pages, but pagination "
+                                   f"'{pagination.kind}' finds no next page")
+    return _check(name, True, detail)
 
 
 def run_checks(config_path: str, timeout: float) -> list[dict]:

@@ -22,7 +22,7 @@ from sqlalchemy import select, update
 
 from archive import Archive
 from archive.db import default_log_dir, sqlite_path
-from archive.models import CrawlRun, utcnow
+from archive.models import CrawlRun, SchedulerLease, utcnow
 from crawler.config import DB_ENV, Config
 
 STOP_GRACE_SECONDS = 30
@@ -80,19 +80,34 @@ def pid_alive(pid: int, started_by: datetime | None = None) -> bool:
 
 def reconcile_runs(archive: Archive) -> list[int]:
     """Runs left `running` by processes that are gone (killed with SIGKILL, the machine
-    restarted) are recorded `interrupted`, keeping the stats they had written; returns their ids.
-    A run is alive while its crawl process or the process watching it (the runner, the
-    scheduler) lives; runs of another machine are left to that machine."""
+    restarted) are recorded `interrupted`, keeping the stats they had written (a crawl writes
+    them as it goes); returns their ids.
+
+    A run of this machine is alive while its crawl process or the process watching it (the
+    runner, the scheduler) lives. A scheduled run of another machine is alive while that
+    machine's scheduler holds the scheduler lease (a fresh heartbeat, its host and pid); a
+    manual one there is left to that machine."""
+    from scheduler.service import LEASE, LEASE_STALE_SECONDS
+
     host = socket.gethostname()
     local_archive = sqlite_path(archive.url) is not None  # rows older than the host column: this machine's
     with archive.session() as session:
         running = session.execute(select(CrawlRun.id, CrawlRun.host, CrawlRun.pid, CrawlRun.owner_pid,
-                                         CrawlRun.started_at).where(CrawlRun.status == "running")).all()
-    # the owner made the row, so it was running by then; the crawl process starts after
-    gone = [run.id for run in running
-            if (run.host == host or (run.host is None and local_archive))
-            and not (run.owner_pid and pid_alive(run.owner_pid, started_by=run.started_at))
-            and not (run.pid and pid_alive(run.pid))]
+                                         CrawlRun.started_at, CrawlRun.trigger)
+                                  .where(CrawlRun.status == "running")).all()
+        lease = session.get(SchedulerLease, LEASE)
+    lease_fresh = lease is not None and utcnow() - lease.heartbeat_at <= timedelta(seconds=LEASE_STALE_SECONDS)
+
+    def alive(run) -> bool:
+        if run.host == host or (run.host is None and local_archive):
+            # the owner made the row, so it was running by then; the crawl process starts after
+            return bool((run.owner_pid and pid_alive(run.owner_pid, started_by=run.started_at))
+                        or (run.pid and pid_alive(run.pid)))
+        if run.trigger in ("schedule", "retry"):
+            return lease_fresh and (lease.host, lease.pid) == (run.host, run.owner_pid)
+        return True
+
+    gone = [run.id for run in running if not alive(run)]
     if gone:
         archive._write(lambda session: session.execute(
             update(CrawlRun).where(CrawlRun.id.in_(gone), CrawlRun.status == "running")
@@ -137,7 +152,9 @@ def run_crawl(config: Config, site_key: str, archive: Archive, *, timeout: float
     run_id = archive.start_run(site_id, trigger=trigger)
     log_path = log_dir / f"{site.key}-run{run_id}.log"
     archive.update_run(run_id, log_path=str(log_path))
-    command = [sys.executable, "-m", "crawler", "crawl", site.key, "--config", str(config.path),
+    # -P: the working folder is not on the crawl's import path, so that a folder there named
+    # archive/ or crawler/ (a data folder) is not imported in place of muniarchive's packages
+    command = [sys.executable, "-P", "-m", "crawler", "crawl", site.key, "--config", str(config.path),
                "--run-id", str(run_id)]
     timeout = timeout or config.defaults.crawl_timeout
     status_if_killed = None

@@ -24,7 +24,7 @@ import json
 import sys
 import threading
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, quote, urlsplit
@@ -39,6 +39,16 @@ class Page:
     status: int
     content_type: str
     body: bytes
+
+
+@dataclass
+class Fault:
+    """What a path answers instead of its page (SampleSite.faults): `status` with `headers`
+    (a Retry-After, say), for the next `times` requests, or until removed (None)."""
+
+    status: int
+    headers: dict[str, str] = field(default_factory=dict)
+    times: int | None = None
 
 
 def not_found() -> Page:
@@ -119,6 +129,7 @@ class SampleSite:
         self._pages: dict[tuple, Page] = {}
         self.delay = 0.0  # seconds every response waits: a slow server
         self.failing_paths: set[str] = set()  # paths (without query) that answer 500
+        self.faults: dict[str, Fault] = {}  # paths (without query) that answer a fault instead of their page
         self.files: dict[str, bytes] = {}  # attachment bodies by file name, instead of a made-up document
 
     def live(self, column: str | None = None) -> list[SampleArticle]:
@@ -731,8 +742,11 @@ class _Handler(BaseHTTPRequestHandler):
             time.sleep(self.site.delay)
         if fault == "stall":
             time.sleep(self.owner.stall_seconds)
+        headers = {}
         if fault == "500" or split.path in self.site.failing_paths:
             page = Page(500, "text/html", b"<html><body>500 Internal Server Error</body></html>")
+        elif path_fault := self.owner.take_fault(self.site, split.path):
+            page, headers = Page(path_fault.status, "text/html", b"<html><body>fault</body></html>"), path_fault.headers
         elif split.path == "/robots.txt":
             page = Page(200, "text/plain", ROBOTS)
         else:
@@ -740,7 +754,7 @@ class _Handler(BaseHTTPRequestHandler):
                 page = self.site.page(split.path, split.query)
             except Exception as exc:  # a bug in a sample page should show, not hang the crawl
                 page = Page(500, "text/plain", f"sample site error: {exc!r}".encode())
-        self._send(page)
+        self._send(page, headers)
 
     def do_POST(self) -> None:  # noqa: N802
         split = urlsplit(self.path)
@@ -752,11 +766,13 @@ class _Handler(BaseHTTPRequestHandler):
             form = {k: v[0] for k, v in parse_qs(data, keep_blank_values=True).items()}
         self._send(self.site.post(split.path, parse_qs(split.query), form))
 
-    def _send(self, page: Page) -> None:
+    def _send(self, page: Page, headers: dict[str, str] | None = None) -> None:
         self.send_response(page.status)
         self.send_header("Content-Type", page.content_type)
         self.send_header("Content-Length", str(len(page.body)))
         self.send_header("Server", "TRS WCM" if isinstance(self.site, TrsSite) else "nginx")
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
         self.end_headers()
         self.wfile.write(page.body)
 
@@ -822,6 +838,16 @@ class SampleSites:
     def _log(self, key: str, path: str) -> None:
         with self._lock:
             self.requests.append((key, path))
+
+    def take_fault(self, site: SampleSite, path: str) -> Fault | None:
+        """The fault `path` answers with now, if any (a counted fault is used up)."""
+        with self._lock:
+            fault = site.faults.get(path)
+            if fault is not None and fault.times is not None:
+                fault.times -= 1
+                if fault.times <= 0:
+                    del site.faults[path]
+        return fault
 
     def take_requests(self) -> list[tuple[str, str]]:
         """The requests received since the last call, as (site key, path)."""
