@@ -739,7 +739,8 @@ def export(fmt: str, site: str | None, date_from: str | None, date_to: str | Non
     from archive.export import export as run_export
 
     if out == "-" and (fmt == "parquet" or (what == "all" and fmt != "warc")):
-        raise click.UsageError("parquet, and --what all (two files), need a file: give --out PATH")
+        raise click.UsageError(f"{'parquet' if fmt == 'parquet' else '--what all (two files)'} needs a file: "
+                               "give --out PATH")
     config = load_config(config_path)
     archive = open_archive(config, cache_kib=EXPORT_CACHE_KIB)
     check_sites(config, [site], archive)

@@ -267,5 +267,5 @@ def test_an_interrupted_export_moves_no_cursor_and_leaves_no_file(crawled, confi
 
 def test_all_to_stdout_is_refused_in_one_line(tmp_path):
     out = cli("export", "--format", "csv", "--what", "all", "--config", str(tmp_path / "config.yaml"))
-    assert out.returncode == 2 and b"need a file: give --out PATH" in out.stderr
+    assert out.returncode == 2 and b"--what all (two files) needs a file: give --out PATH" in out.stderr
     assert b"Traceback" not in out.stderr and out.stdout == b""
