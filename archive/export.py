@@ -247,7 +247,7 @@ def write_jsonl(records: Iterator[dict], out: IO[bytes], tz: ZoneInfo) -> int:
 LIST_SEPARATOR = ";"
 
 
-def write_csv(records: Iterator[dict], out: IO[bytes], tz: ZoneInfo, fields: tuple[str, ...]) -> int:
+def write_csv(records: Iterator[dict], out: IO[bytes], tz: ZoneInfo, kind: str = "articles") -> int:
     """UTF-8 with a BOM (Excel on a Chinese-locale Windows reads it as UTF-8, not GBK); times
     as in JSONL; reporters, photographers and editors joined with ';'; an article's
     attachments left out (they are the attachments export)."""
@@ -256,6 +256,7 @@ def write_csv(records: Iterator[dict], out: IO[bytes], tz: ZoneInfo, fields: tup
             return _iso(value, tz)
         return LIST_SEPARATOR.join(value) if isinstance(value, list) else value
 
+    fields = ARTICLE_FIELDS if kind == "articles" else ATTACHMENT_FIELDS
     text = io.TextIOWrapper(out, encoding="utf-8-sig", newline="", write_through=True)
     writer = csv.writer(text)
     writer.writerow(fields)
@@ -298,10 +299,11 @@ def _text_length(record: dict) -> int:
             + sum(len(attachment["text"] or "") for attachment in record.get("attachments", ())))
 
 
-def write_parquet(records: Iterator[dict], out: IO[bytes], schema) -> int:
+def write_parquet(records: Iterator[dict], out: IO[bytes], tz: ZoneInfo, kind: str = "articles") -> int:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    schema = parquet_schema(kind, str(tz))
     count, batch, chars = 0, [], 0
     with pq.ParquetWriter(out, schema, compression="zstd") as writer:
         for record in records:
@@ -430,10 +432,9 @@ def export(archive: Archive, fmt: str, out: str | None, tz_name: str, selection:
                 if fmt == "jsonl":
                     counts[kind] = write_jsonl(records, handle, tz)
                 elif fmt == "csv":
-                    counts[kind] = write_csv(records, handle, tz,
-                                             ARTICLE_FIELDS if kind == "articles" else ATTACHMENT_FIELDS)
+                    counts[kind] = write_csv(records, handle, tz, kind)
                 else:
-                    counts[kind] = write_parquet(records, handle, parquet_schema(kind, tz_name))
+                    counts[kind] = write_parquet(records, handle, tz, kind)
     newest = {"articles": selection.upto_version_id, "attachments": selection.upto_attachment_id}
     for kind in kinds if since_last else ():
         advance_cursor(archive, cursors[kind], newest[kind])
