@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import pyarrow.parquet as pq
 
 from archive import Archive, CaptureData
-from archive.export import Selection, rows, write_csv, write_jsonl, write_parquet
+from archive.export import Selection, article_records, write_csv, write_jsonl, write_parquet
 from crawler.extract import extract_article
 from crawler.offline import article_data
 
@@ -36,15 +36,15 @@ def test_a_photographer_is_stored_versioned_and_exported(tmp_path):
 
     tz = ZoneInfo("Asia/Shanghai")
     out = io.BytesIO()
-    write_jsonl(rows(archive, Selection(versions=True)), out, tz)
+    write_jsonl(article_records(archive, Selection(versions=True)), out, tz)
     record = json.loads(out.getvalue().decode().splitlines()[0])
     assert record["photographers"] == ["韩晓松"] and record["editors"] == ["林雨"]
 
     out = io.BytesIO()
-    write_csv(rows(archive, Selection()), out, tz)
+    write_csv(article_records(archive, Selection()), out, tz)
     assert next(csv.DictReader(io.StringIO(out.getvalue().decode("utf-8-sig"))))["photographers"] == "韩晓松"
 
     path = tmp_path / "a.parquet"
     with open(path, "wb") as handle:
-        write_parquet(rows(archive, Selection()), handle, tz)
+        write_parquet(article_records(archive, Selection()), handle, tz)
     assert pq.read_table(path).column("photographers").to_pylist() == [["韩晓松"]]
