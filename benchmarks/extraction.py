@@ -1,6 +1,6 @@
 """Extraction speed, memory and quality: ours against trafilatura, GNE and readability-lxml.
 
-    pip install -e '.[bench]'      # the peers; not dependencies of the service (pip >= 24)
+    pip install -e '.[bench]'      # the peers; not dependencies of the service (a pip newer than 23)
     python benchmarks/extraction.py [--rounds 3]
 
 Every timing is cold: each tool runs once over the 90 pages of ../shared/eval/dev in a fresh

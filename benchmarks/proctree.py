@@ -3,9 +3,12 @@
 getrusage() cannot tell a crawl's processes apart: RUSAGE_CHILDREN is the largest peak of
 any child waited for, and a child made by fork starts out with its parent's peak. Here every
 process below `root` is found by its parent pid and its own high-water mark (VmHWM, which
-only grows) is read every `interval` seconds, so a process's peak is missed only by what it
-added in its last interval; the resident sizes (VmRSS) of the processes alive at one sample
-are summed for the tree's peak. A process that lives less than one interval may not be seen.
+only grows; exec starts it again) is read every `interval` seconds, so a process's peak is
+missed only by what it added in its last interval; the resident sizes (VmRSS) of the
+processes alive at one sample are summed for the tree's peak. A process that lives less than
+one interval may not be seen. A child forked and not exec'd (on its way to exec, or a forked
+worker) starts with its parent's pages, shared until written: its VmHWM starts at its
+parent's size, and the tree's sum leaves it out (its parent counts those pages).
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ PROC = Path("/proc")
 class Process:
     pid: int
     parent: int
+    command: str
     kind: str
     peak_kb: int = 0
 
@@ -62,10 +66,10 @@ def kind_of(command: str, parent_kind: str | None) -> str:
     (however it was started: spawned, forked or a pool)."""
     if "multiprocessing.resource_tracker" in command:
         return "resource tracker"
-    if " -m crawler crawl " in f" {command} ":
-        return "crawl process"
     if parent_kind == "crawl process":
         return "extraction worker"
+    if " -m crawler crawl " in f" {command} ":
+        return "crawl process"
     if "scheduler start" in command:
         return "scheduler"
     return "other"
@@ -100,22 +104,26 @@ class ProcessTree:
         children: dict[int, list[int]] = {}
         for pid, parent in parents.items():
             children.setdefault(parent, []).append(pid)
-        below, total = [self.root], 0
-        while below:
+        below, seen, total = [self.root], {}, 0
+        while below:  # parents before their children
             pid = below.pop()
             below.extend(children.get(pid, ()))
             if pid == self.root and not self.include_root:
                 continue
-            memory = _memory_kb(pid)
+            memory, command = _memory_kb(pid), _command(pid)
             if memory is None:
                 continue
+            parent = seen.get(parents.get(pid, 0))
             known = self.processes.get(pid)
-            if known is None or known.parent != parents.get(pid):  # new, or a pid used again
-                parent = self.processes.get(parents.get(pid, 0))
-                known = self.processes[pid] = Process(pid, parents.get(pid, 0),
-                                                      kind_of(_command(pid), parent.kind if parent else None))
+            # new, or the pid used again, or the program replaced by exec: a process of its own
+            if known is None or known.parent != parents.get(pid, 0) or known.command != command:
+                known = self.processes[pid] = Process(pid, parents.get(pid, 0), command,
+                                                      kind_of(command, parent.kind if parent else None))
+            seen[pid] = known
             known.peak_kb = max(known.peak_kb, memory[0])
-            total += memory[1]
+            # a child forked and not (yet) exec'd holds its parent's pages: counted once, in the parent
+            if parent is None or parent.command != command:
+                total += memory[1]
         self.peak_total_kb = max(self.peak_total_kb, total)
 
     def peaks(self) -> dict[str, tuple[int, float]]:
@@ -132,6 +140,6 @@ class ProcessTree:
 
 
 def describe(peaks: dict[str, tuple[int, float]]) -> str:
-    """'crawl process 131 MB, extraction worker 52 MB (x3)' ..."""
-    return ", ".join(f"{kind} {peak:.0f} MB" + (f" (x{count}, the largest)" if count > 1 else "")
+    """'crawl process 131 MB (the largest of 3), extraction worker 52 MB' ..."""
+    return ", ".join(f"{kind} {peak:.0f} MB" + (f" (the largest of {count})" if count > 1 else "")
                      for kind, (count, peak) in sorted(peaks.items(), key=lambda item: -item[1][1]))
