@@ -135,7 +135,7 @@ def main() -> int:
     largest = {}
     for our, _, _ in rounds:
         for kind, (count, mb) in our["processes"].items():
-            largest[kind] = (max(count, largest.get(kind, (0, 0))[0]), max(mb, largest.get(kind, (0, 0))[1]))
+            largest[kind] = max(largest.get(kind, (0, 0.0)), (count, mb), key=lambda pair: pair[1])
     worker = "" if "extraction worker" in largest else "; no extraction worker ran"
     print(f"ratio ours/bare: median {ratios[len(ratios) // 2]:.2f}, range {ratios[0]:.2f}-{ratios[-1]:.2f} "
           f"(target >= 0.70); archive {rounds[0][2]:.1f} MB for {args.articles} articles")

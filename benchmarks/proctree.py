@@ -6,9 +6,10 @@ process below `root` is found by its parent pid and its own high-water mark (VmH
 only grows; exec starts it again) is read every `interval` seconds, so a process's peak is
 missed only by what it added in its last interval; the resident sizes (VmRSS) of the
 processes alive at one sample are summed for the tree's peak. A process that lives less than
-one interval may not be seen. A child forked and not exec'd (on its way to exec, or a forked
-worker) starts with its parent's pages, shared until written: its VmHWM starts at its
-parent's size, and the tree's sum leaves it out (its parent counts those pages).
+one interval may not be seen. A child forked and not exec'd starts with its parent's pages,
+shared until written, and its VmHWM with its parent's size: the tree's sum leaves it out (its
+parent counts those pages), and one seen only once (on its way to exec: a helper program) is
+no process of its own here; one seen longer (a forked worker) is, with that inflated peak.
 """
 
 from __future__ import annotations
@@ -27,7 +28,9 @@ class Process:
     parent: int
     command: str
     kind: str
+    forked: bool  # a copy of its parent, not exec'd: a worker if it stays so, else on its way to exec
     peak_kb: int = 0
+    samples: int = 0
 
 
 def _parents() -> dict[int, int]:
@@ -60,14 +63,15 @@ def _command(pid: int) -> str:
         return ""
 
 
-def kind_of(command: str, parent_kind: str | None) -> str:
-    """What a process of a crawl or of the scheduler is, from its command line; a child of a
-    crawl process that is not multiprocessing's resource tracker is an extraction worker
-    (however it was started: spawned, forked or a pool)."""
+def kind_of(command: str, parent: Process | None) -> str:
+    """What a process of a crawl or of the scheduler is, from its command line. A child of a
+    crawl process is an extraction worker when it runs multiprocessing or extraction code, or
+    is a fork of the crawl process itself."""
     if "multiprocessing.resource_tracker" in command:
         return "resource tracker"
-    if parent_kind == "crawl process":
-        return "extraction worker"
+    if parent is not None and parent.kind == "crawl process":
+        worker = "multiprocessing" in command or "extraction" in command or command == parent.command
+        return "extraction worker" if worker else "other"
     if " -m crawler crawl " in f" {command} ":
         return "crawl process"
     if "scheduler start" in command:
@@ -117,12 +121,13 @@ class ProcessTree:
             known = self.processes.get(pid)
             # new, or the pid used again, or the program replaced by exec: a process of its own
             if known is None or known.parent != parents.get(pid, 0) or known.command != command:
+                forked = parent is not None and parent.command == command
                 known = self.processes[pid] = Process(pid, parents.get(pid, 0), command,
-                                                      kind_of(command, parent.kind if parent else None))
+                                                      kind_of(command, parent), forked)
             seen[pid] = known
             known.peak_kb = max(known.peak_kb, memory[0])
-            # a child forked and not (yet) exec'd holds its parent's pages: counted once, in the parent
-            if parent is None or parent.command != command:
+            known.samples += 1
+            if not known.forked:  # a fork holds its parent's pages: counted once, in the parent
                 total += memory[1]
         self.peak_total_kb = max(self.peak_total_kb, total)
 
@@ -130,6 +135,8 @@ class ProcessTree:
         """kind -> (how many processes of that kind were seen, the largest one's peak in MB)."""
         out: dict[str, tuple[int, float]] = {}
         for process in self.processes.values():
+            if process.forked and process.samples < 2:  # seen once between fork and exec: a helper
+                continue
             count, peak = out.get(process.kind, (0, 0.0))
             out[process.kind] = (count + 1, max(peak, process.peak_kb / 1024))
         return out
