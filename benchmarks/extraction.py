@@ -121,7 +121,7 @@ def in_fresh_process(tool: str, pages_file: Path, memory: bool = False) -> dict:
     done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
     if done.returncode != 0:
         raise SystemExit(f"{tool}: its process failed: {done.stderr.strip().splitlines()[-1:]}")
-    return json.loads(done.stdout)
+    return json.loads(done.stdout.strip().splitlines()[-1])  # the last line: a tool may print before it
 
 
 def spread(values: list[float]) -> str:
