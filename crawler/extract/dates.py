@@ -38,7 +38,8 @@ _CN_DATE = re.compile(
     rf"(?P<y>[{_CN_NUM}]{{4}})年(?P<m>[{_CN_NUM}]{{1,2}})月(?P<d>[{_CN_NUM}]{{1,3}})日"
 )
 # Saturday, September 10th, 2005 10:56 am; Sep 10, 2005: blog platforms in English templates
-_MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+_MONTHS = (  # rule-usage: lexicon: the English month names
+    "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
 _ENGLISH = re.compile(
     r"\b(?P<mon>(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*)\.?\s+(?P<d>3[01]|[12]\d|0?[1-9])"
     r"(?:st|nd|rd|th)?,?\s+(?P<y>(?:19|20)\d\d)\b"

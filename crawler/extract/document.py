@@ -10,7 +10,7 @@ import lxml.etree
 import lxml.html
 from lxml.cssselect import CSSSelector
 
-BLOCK_TAGS = {
+BLOCK_TAGS = {  # rule-usage: lexicon; general because these are HTML's block-level elements
     "p", "div", "br", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "table",
     "section", "article", "blockquote", "pre", "center", "dd", "dt", "dl", "figure", "figcaption",
 }

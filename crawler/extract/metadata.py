@@ -35,8 +35,9 @@ _NOT_OUTLETS = frozenset(VOCABULARY["not_outlets"])
 # an outlet named after a dateline: 2005年03月31日03:18 北京娱乐信报
 _OUTLET_AFTER_DATE = re.compile(rf"(?:\d{{1,2}}:\d{{2}}(?::\d{{2}})?|\d{{1,2}}日)\s*(?P<source>《[^》]{{2,20}}》|"
                                 rf"[\u4e00-\u9fff]{{2,10}}(?:[—·][\u4e00-\u9fff]{{2,10}})?(?:{words('outlet_endings')}))$")
-_LINE_TAGS = ("span", "div", "p", "td", "li", "em", "i", "font", "h1", "h2", "h3", "h4", "b", "strong", "center",
-              "small", "time", "dd")
+_LINE_TAGS = (  # rule-usage: lexicon: the HTML elements a CMS prints one label：value line in
+    "span", "div", "p", "td", "li", "em", "i", "font", "h1", "h2", "h3", "h4", "b", "strong", "center", "small",
+    "time", "dd")
 _UNDATED = re.compile(words("undated_container_words"), re.I)
 # a cheap test for a dated line before the costly ones: 2024-02, 2024年2月, 7/5/2005, May 3, 2005
 _ANY_DATE = re.compile(r"(?:19|20)\d\d\s*[-/.年]\s*\d|\d/(?:19|20)\d\d|,\s*(?:19|20)\d\d")

@@ -25,7 +25,8 @@ _TITLE_SEPARATOR = re.compile(r"\s*(?:--|——|::|\s[-–—]\s|[_|｜>»]|-(?=
 _SITE_NAME = re.compile(rf"(?:{words('site_name_endings')})$", re.I)
 # an old bulletin board's subject line: 主题：…
 _SUBJECT = re.compile(rf"^(?:{words('subject_labels')})\s*[:：]\s*")
-_CONTAINERS = {"div", "table", "tbody", "tr", "td", "ul", "ol", "li", "p", "section", "article", "form", "dl"}
+_CONTAINERS = {  # rule-usage: lexicon: HTML elements that hold blocks
+    "div", "table", "tbody", "tr", "td", "ul", "ol", "li", "p", "section", "article", "form", "dl"}
 _TITLE_CLASS = re.compile(r"title|heading|headline|biaoti|^bt|_bt|tit\b", re.I)
 
 
