@@ -59,12 +59,21 @@ def parse(html: str):
 
 def _parse(html: str, parser):
     try:
-        return lxml.html.fromstring(html, parser=parser)
-    except (lxml.etree.ParserError, ValueError):
+        return _root(html, parser)
+    except (lxml.etree.LxmlError, ValueError):
         try:  # a lone surrogate cannot be encoded for libxml2
-            return lxml.html.fromstring(html.encode("utf-8", "replace"), parser=parser)
-        except (lxml.etree.ParserError, ValueError):
+            return _root(html.encode("utf-8", "replace"), parser)
+        except (lxml.etree.LxmlError, ValueError):
             return None
+
+
+def _root(html: str | bytes, parser):
+    try:
+        return lxml.html.fromstring(html, parser=parser)
+    except AttributeError:
+        # lxml.html merges a second <body> (a stray </body> before <html> makes one) with a
+        # method of its own element classes, which the plain elements of this parser lack
+        return lxml.etree.fromstring(html, parser=parser)
 
 
 def _too_deep(parser) -> bool:
