@@ -16,9 +16,10 @@ introspection, so the table follows the modules however they are split:
           (CSS selectors, tag names), removed; a collection built from other data is measured
           where that data is written;
   yaml    an entry of a YAML data file beside the modules (a list item such as one rule of
-          clean/rules.yaml, or a key whose value is a scalar), removed: the YAML loader hands
-          out the file without it and the packages are imported afresh, so caches and patterns
-          built at import see the change;
+          clean/rules.yaml, or a key whose value is a string; a number or a switch is a
+          setting, not a construct), removed: the YAML loader hands out the file without it
+          and the packages are imported afresh, so caches and patterns built at import see
+          the change;
   lexicon a list that RECOGNISES a kind of thing (surnames, role words, organisation words,
           HTML block tags) is one construct, switched off whole (emptied): its entries are
           one piece of knowledge, not rules each. A YAML file names its lexicons in a
@@ -412,6 +413,10 @@ def _inline_patterns(module: ModuleType, source: _Source) -> list[Construct]:
     return constructs
 
 
+# a key with a number or a switch is a setting (a threshold the code needs), not a rule to remove
+_SETTING_TAGS = {"tag:yaml.org,2002:int", "tag:yaml.org,2002:float", "tag:yaml.org,2002:bool"}
+
+
 def _yaml_files(packages) -> list[Path]:
     files = []
     for name in packages:
@@ -435,7 +440,8 @@ def _entries(node, lexicons: set[str], path=()) -> Iterator[tuple[tuple, str, ya
             if ".".join(here) in lexicons:
                 yield here, key.value, value, key.start_mark.line, True
             elif isinstance(value, yaml.ScalarNode):
-                yield here, key.value, key, key.start_mark.line, False
+                if value.tag not in _SETTING_TAGS:
+                    yield here, key.value, key, key.start_mark.line, False
             else:
                 yield from _entries(value, lexicons, here)
 

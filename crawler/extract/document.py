@@ -14,9 +14,10 @@ BLOCK_TAGS = {  # rule-usage: lexicon; general because these are HTML's block-le
     "p", "div", "br", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "table",
     "section", "article", "blockquote", "pre", "center", "dd", "dt", "dl", "figure", "figcaption",
 }
-DROP_TAGS = ("script", "style", "noscript", "iframe", "form", "button", "select", "textarea", "input", "nav")
+DROP_TAGS = ("script", "style", "noscript", "iframe", "form", "button", "select", "textarea", "input", "nav")  # rule-usage: general because these elements hold no article text (scripts, frames, form controls, navigation), HTML
 CJK = re.compile(r"[\u3400-\u9fff]")
-SENTENCE_END = re.compile(r"[。！？!?；]")  # not ASCII ";": counters use it (阅读:3727;评论:63)
+# not ASCII ";": counters use it (阅读:3727;评论:63)
+SENTENCE_END = re.compile(r"[。！？!?；]")  # rule-usage: general because sentence-ending punctuation marks prose, a property of text
 
 # plain lxml elements: lxml.html's own element classes are looked up in Python for every
 # element touched, which cost a seventh of the extraction time
