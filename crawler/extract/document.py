@@ -24,9 +24,11 @@ SENTENCE_END = re.compile(r"[。！？!?；]")  # rule-usage: general because se
 _HTML_PARSER = lxml.etree.HTMLParser()
 # no depth limit: libxml2 stops at 256 levels and drops the WHOLE page, not only what is deeper
 _DEEP_HTML_PARSER = lxml.etree.HTMLParser(huge_tree=True)
-# characters XML forbids: lxml parses them but refuses any string holding one, so the first
-# edit of a text beside them (dropping a comment) raises "All strings must be XML compatible"
-_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+# characters XML forbids, raw or as character references (&#1;, &#x1f;): lxml parses them but
+# refuses any string holding one, so the first edit of a text beside them (dropping a comment,
+# flattening a deep tree) raises "All strings must be XML compatible"
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]"
+                      r"|&#(?:[xX]0*(?:[0-8bcefBCEF]|1[0-9a-fA-F])|0*(?:[0-8]|1[124-9]|2\d|3[01]));")
 # libxml2 ends the document at </html>; pages built from include fragments (TRS on gov.cn)
 # carry one after the included header, before the article. It closes what is open at the
 # end of the input anyway, so dropping every </html> loses nothing.
