@@ -12,11 +12,19 @@ introspection, so the table follows the modules however they are split:
           replaced by one that never matches (for .sub and .split that is a no-op: off);
   inline  a literal pattern a function passes to re.search, re.sub, ...: the module's `re`
           is swapped for one that never matches that pattern;
-  entry   an entry of a module-level tuple, list or set of strings (CSS selectors, tag
-          names, vocabularies), removed;
-  yaml    an entry of a YAML data file beside the modules (a list item, or a key whose value
-          is a scalar), removed: the YAML loader hands out the file without it and the
-          packages are imported afresh, so caches and patterns built at import see the change;
+  entry   an entry of a module-level tuple, list or set of strings written out in the source
+          (CSS selectors, tag names), removed; a collection built from other data is measured
+          where that data is written;
+  yaml    an entry of a YAML data file beside the modules (a list item such as one rule of
+          clean/rules.yaml, or a key whose value is a string; a number or a switch is a
+          setting, not a construct), removed: the YAML loader hands out the file without it
+          and the packages are imported afresh, so caches and patterns built at import see
+          the change;
+  lexicon a list that RECOGNISES a kind of thing (surnames, role words, organisation words,
+          HTML block tags) is one construct, switched off whole (emptied): its entries are
+          one piece of knowledge, not rules each. A YAML file names its lexicons in a
+          top-level `lexicons:` list of key paths (`roles_before.reporters`); a Python
+          collection carries `# rule-usage: lexicon` on its statement;
   helper  a function of the modules with a neutral result (none for `-> X | None`, an empty
           list or dict, False for a predicate, nothing for a procedure, its argument back for
           `(x: T) -> T`), or one of the few in EXPLICIT_HELPERS. The packages' public API is
@@ -25,7 +33,8 @@ introspection, so the table follows the modules however they are split:
 Flags: ONE-SITE changes pages of one site only (the issue's defect unless a note says why the
 pattern is general), UNUSED changes no page. A note is a `# rule-usage: general because ...`
 comment on the lines that define the construct (or on an entry's own line), or a `note:` key
-in a YAML entry; it is printed beside the construct.
+in a YAML entry; it is printed beside the construct (`# rule-usage: lexicon; general because …`
+marks a lexicon and notes it).
 
 A page's site is a registrable domain (tldextract's bundled suffix list, offline): from the
 page's canonical / og:url / <base> URL, else the first domain in its label's notes, else
@@ -34,7 +43,8 @@ folder (GNE's set keeps one folder per site) matched to the page's or another pa
 domain, else the page's most linked host. How each site was found is printed.
 
 Decoded pages are cached; constructs of the modules that decoding runs (found by profiling
-it) and YAML entries are measured from the raw bytes.
+it) are measured from the raw bytes. A construct that only code never called on any dev page
+looks up (a helper, a module-level pattern or collection) is UNUSED without a run.
 """
 
 from __future__ import annotations
@@ -69,8 +79,9 @@ from crawler.extract import decode_body  # noqa: E402
 
 PACKAGES = ("crawler.extract", "crawler.clean")
 DEV = Path(__file__).resolve().parents[2] / "shared" / "eval" / "dev"
-KINDS = ("regex", "inline", "entry", "yaml", "helper")
+KINDS = ("regex", "inline", "entry", "lexicon", "yaml", "helper")
 NOTE = re.compile(r"#\s*rule-usage:\s*(.+?)\s*$")
+LEXICON = re.compile(r"^lexicon\b[\s;,:]*")
 RE_FUNCTIONS = ("search", "match", "fullmatch", "sub", "subn", "split", "findall", "finditer", "compile")
 
 # Helpers whose annotations do not say what "off" returns: (package, function, neutral), the
@@ -78,7 +89,7 @@ RE_FUNCTIONS = ("search", "match", "fullmatch", "sub", "subn", "split", "findall
 # neutral a value or a callable given the helper's arguments.
 EXPLICIT_HELPERS = (
     ("crawler.clean", "strip_pinyin", lambda text: (text, 0)),  # returns (text, annotations removed)
-    ("crawler.extract", "_byline_names", lambda m: m.group("names")),  # run-on names left joined
+    ("crawler.extract", "byline_names", lambda m: m.group("names")),  # run-on names left joined
 )
 
 
@@ -104,6 +115,7 @@ class Construct:
     note: str = ""
     raw: bool = False  # measure from the raw bytes: decoding may depend on it
     code: object = None  # a helper's code object: one never called cannot change a page
+    looked_up_as: set[str] = field(default_factory=set)  # names code reads it by: unread, it changes nothing
 
 
 @dataclass
@@ -226,6 +238,7 @@ def discover(packages=PACKAGES, explicit=EXPLICIT_HELPERS) -> tuple[list[Constru
     explicit_by_name = {name: (package, neutral) for package, name, neutral in explicit}
     constructs: list[Construct] = []
     remarks: list[str] = []
+    derived: list[str] = []
 
     for key, value in values.items():
         where = bindings[key]
@@ -243,9 +256,15 @@ def discover(packages=PACKAGES, explicit=EXPLICIT_HELPERS) -> tuple[list[Constru
                     replaced = type(value)(_never_like(x) if i == index else x for i, x in enumerate(value))
                     constructs.append(found.construct(f"[{index}]", "regex", replaced, found.element_note(index)))
         elif entries := _strings(value):
-            for entry in entries:
-                remaining = type(value)(x for x in value if x != entry)
-                constructs.append(found.construct(f"[{entry}]", "entry", remaining, found.element_note(entry)))
+            lexicon, note = _lexicon(found.source.statement_note(attr))
+            if lexicon:
+                constructs.append(found.construct("", "lexicon", type(value)(), note))
+            elif not found.written_out():
+                derived.append(found.label)
+            else:
+                for entry in entries:
+                    remaining = type(value)(x for x in value if x != entry)
+                    constructs.append(found.construct(f"[{entry}]", "entry", remaining, found.element_note(entry)))
         elif inspect.isfunction(function := inspect.unwrap(value)) and function.__module__ == home.__name__:
             package, neutral = explicit_by_name.get(attr, ("", _NO_NEUTRAL))
             if neutral is not _NO_NEUTRAL and home.__name__.startswith(package):
@@ -259,9 +278,13 @@ def discover(packages=PACKAGES, explicit=EXPLICIT_HELPERS) -> tuple[list[Constru
 
     for name, (package, _) in explicit_by_name.items():
         remarks.append(f"EXPLICIT_HELPERS names {package}.{name}, which no module defines")
+    if derived:
+        remarks.append("built from data measured where it is written: " + ", ".join(sorted(derived)))
     for module in modules:
         constructs += _inline_patterns(module, sources[module.__name__])
-    constructs += _yaml_entries(packages)
+    found_in_yaml, yaml_remarks = _yaml_entries(packages)
+    constructs += found_in_yaml
+    remarks += yaml_remarks
     order = {kind: i for i, kind in enumerate(KINDS)}
     constructs.sort(key=lambda c: order[c.kind])
     return constructs, remarks
@@ -278,7 +301,17 @@ class _Value:
 
     def construct(self, suffix: str, kind: str, off_value, note: str, code=None) -> Construct:
         return Construct(self.label + suffix, kind, partial(_rebind, self.where, off_value),
-                         {module.__name__ for module, _ in self.where}, note, code=code)
+                         {module.__name__ for module, _ in self.where}, note, code=code,
+                         looked_up_as={attr for _, attr in self.where})
+
+    def written_out(self) -> bool:
+        """Whether the source writes the collection's strings out (("a", "b"), frozenset({...})),
+        rather than building it from other data (a YAML list, another collection)."""
+        node = getattr(self.source.assigned.get(self.attr), "value", None)
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and len(node.args) == 1:
+            node = node.args[0]  # frozenset({...}), tuple([...])
+        return isinstance(node, ast.Tuple | ast.List | ast.Set) and all(
+            isinstance(item, ast.Constant) for item in node.elts)
 
     def element_note(self, element: int | str) -> str:
         """The note on an element's own line (by index or by its string), else on the statement."""
@@ -290,6 +323,12 @@ class _Value:
             item = next((e for e in items if isinstance(e, ast.Constant) and e.value == element), None)
         own = self.source.note(item.lineno, item.end_lineno) if item is not None else ""
         return own or self.source.statement_note(self.attr)
+
+
+def _lexicon(note: str) -> tuple[bool, str]:
+    """(whether a note marks a lexicon, the note without the mark)."""
+    marker = LEXICON.match(note)
+    return (True, note[marker.end():]) if marker else (False, note)
 
 
 def _returning(value, *args, **kwargs):
@@ -374,6 +413,10 @@ def _inline_patterns(module: ModuleType, source: _Source) -> list[Construct]:
     return constructs
 
 
+# a key with a number or a switch is a setting (a threshold the code needs), not a rule to remove
+_SETTING_TAGS = {"tag:yaml.org,2002:int", "tag:yaml.org,2002:float", "tag:yaml.org,2002:bool"}
+
+
 def _yaml_files(packages) -> list[Path]:
     files = []
     for name in packages:
@@ -382,21 +425,25 @@ def _yaml_files(packages) -> list[Path]:
     return files
 
 
-def _entries(node, path=()) -> Iterator[tuple[tuple, str, yaml.Node]]:
-    """(path, label, node) of each entry: a list item, or a key with a scalar value."""
+def _entries(node, lexicons: set[str], path=()) -> Iterator[tuple[tuple, str, yaml.Node, int, bool]]:
+    """(path, label, node, first line, lexicon) of each entry: a key path that the file's
+    `lexicons:` names, whole; a list item (a rule of clean/rules.yaml, whole); a key with a
+    scalar value."""
     if isinstance(node, yaml.SequenceNode):
         for index, item in enumerate(node.value):
-            yield path + (index,), _item_label(item, index), item
-            if isinstance(item, yaml.MappingNode):
-                for key, value in item.value:
-                    if not isinstance(value, yaml.ScalarNode):
-                        yield from _entries(value, path + (index, key.value))
+            yield path + (index,), _item_label(item, index), item, item.start_mark.line, False
     elif isinstance(node, yaml.MappingNode):
         for key, value in node.value:
-            if isinstance(value, yaml.ScalarNode):
-                yield path + (key.value,), key.value, key
+            here = path + (key.value,)
+            if here == ("lexicons",):
+                continue
+            if ".".join(here) in lexicons:
+                yield here, key.value, value, key.start_mark.line, True
+            elif isinstance(value, yaml.ScalarNode):
+                if value.tag not in _SETTING_TAGS:
+                    yield here, key.value, key, key.start_mark.line, False
             else:
-                yield from _entries(value, path + (key.value,))
+                yield from _entries(value, lexicons, here)
 
 
 def _item_label(item: yaml.Node, index: int) -> str:
@@ -408,21 +455,22 @@ def _item_label(item: yaml.Node, index: int) -> str:
     return str(index)
 
 
-def _without(data, path: tuple):
+def _without(data, path: tuple, lexicon: bool = False):
+    """The data without the entry at path; a lexicon stays, emptied."""
     data = copy.deepcopy(data)
     parent = data
     for part in path[:-1]:
         parent = parent[part] if isinstance(parent, list) else next(v for k, v in parent.items() if str(k) == part)
-    last = path[-1]
-    if isinstance(parent, list):
-        del parent[last]
+    last = path[-1] if isinstance(parent, list) else next(k for k in parent if str(k) == path[-1])
+    if lexicon:
+        parent[last] = type(parent[last])()
     else:
-        del parent[next(k for k in parent if str(k) == last)]
+        del parent[last]
     return data
 
 
-def _yaml_entries(packages) -> list[Construct]:
-    constructs = []
+def _yaml_entries(packages) -> tuple[list[Construct], list[str]]:
+    constructs, remarks = [], []
     for file in _yaml_files(packages):
         text = file.read_text(encoding="utf-8")
         original = yaml.safe_load(text)
@@ -430,19 +478,20 @@ def _yaml_entries(packages) -> list[Construct]:
         root = yaml.compose(text)
         if root is None:
             continue
-        for path, label, node in _entries(root):
+        lexicons = set(original.get("lexicons", ())) if isinstance(original, dict) else set()
+        for path, label, node, first, lexicon in _entries(root, lexicons):
+            lexicons.discard(".".join(map(str, path)))
             note = ""
             if isinstance(node, yaml.MappingNode):
                 note = next((v.value for k, v in node.value if k.value == "note" and isinstance(v, yaml.ScalarNode)), "")
-            last = max(node.end_mark.line, node.start_mark.line + 1)
-            note = note or next((m.group(1) for line in lines[node.start_mark.line:last]
-                                 if (m := NOTE.search(line))), "")
+            last = max(node.end_mark.line + (node.end_mark.column > 0), first + 1)  # a block ends at a line's start
+            note = note or next((m.group(1) for line in lines[first:last] if (m := NOTE.search(line))), "")
             where = ".".join(str(p) for p in path[:-1])
             constructs.append(Construct(
-                f"{file.parent.name}/{file.name}:{where}[{label}]", "yaml",
-                partial(_load_without, original, _without(original, path), packages),
-                note=note, raw=True))
-    return constructs
+                f"{file.parent.name}/{file.name}:{where}[{label}]", "lexicon" if lexicon else "yaml",
+                partial(_load_without, original, _without(original, path, lexicon), packages), note=note))
+        remarks += [f"{file.parent.name}/{file.name}: lexicons names {path}, which the file has not" for path in lexicons]
+    return constructs, remarks
 
 
 def _load_without(original, without, packages) -> Callable[[], None]:
@@ -552,12 +601,14 @@ def measure(constructs: list[Construct], pages: list[Page], extract: Callable[[P
     """
     with _calls() as called:
         baseline = {page.id: _record(extract, page, False) for page in pages}
+    read = {name for code in called for name in code.co_names}
     _JOB.update(constructs=constructs, packages=packages, pages=pages, extract=extract, baseline=baseline)
     results: dict[int, tuple] = {}
     todo = []
     for index, construct in enumerate(constructs):
-        if construct.code is not None and construct.code not in called:
-            results[index] = (index, [], 0, "")  # a helper never called cannot change a page
+        if construct.code is not None and construct.code not in called or (
+                construct.looked_up_as and not construct.looked_up_as & read):
+            results[index] = (index, [], 0, "")  # a helper never called, a value no code that ran reads
         else:
             todo.append(index)
     with contextlib.ExitStack() as stack:

@@ -31,7 +31,9 @@ def test_a_stray_end_of_document_does_not_end_the_page(stray):
     assert article.title == TITLE and article.body == "\n".join(PARAGRAPHS)
 
 
-@pytest.mark.parametrize("char", ["\x01", "\x08", "\x0b", "\x0c", "\x1f", "\x00", "\ufffe"])
+# raw, or written as a character reference that the parser turns into the raw character
+@pytest.mark.parametrize("char", ["\x01", "\x08", "\x0b", "\x0c", "\x1f", "\x00", "\ufffe",
+                                  "&#1;", "&#x1;", "&#X1F;", "&#0008;", "&#x0b;", "&#31;"])
 @pytest.mark.parametrize("where", ["after a comment", "in a paragraph", "in the title"])
 def test_characters_xml_forbids_do_not_crash_extraction(char, where):
     html = shell(ARTICLE)

@@ -60,3 +60,28 @@ def test_a_regex_switched_off_changes_the_pages_that_need_it(toy_package, sites,
 def test_a_page_site_is_the_registrable_domain_of_its_canonical_url():
     page = '<html><head><link rel="canonical" href="https://news.binhe.gov.cn/2026/05/t1.html"></head></html>'
     assert rule_usage.site_evidence(page, {})[:2] == ("binhe.gov.cn", "canonical/og:url/base")
+
+
+def test_a_yaml_number_is_a_setting_and_a_yaml_rule_carries_its_note(tmp_path, monkeypatch):
+    package = tmp_path / "rule_usage_yaml_toy"
+    package.mkdir()
+    (package / "__init__.py").write_text("", encoding="utf-8")
+    (package / "rules.yaml").write_text(textwrap.dedent("""
+        min_length: 12
+        strict: true
+        rules:
+          - name: hotline
+            pattern: 热线
+            note: the grammar of a hotline line, any paper
+          - name: sms
+            pattern: 短信
+    """), encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    try:
+        constructs, _ = rule_usage._yaml_entries(["rule_usage_yaml_toy"])
+    finally:
+        sys.modules.pop("rule_usage_yaml_toy", None)
+    assert [(c.name, c.note) for c in constructs] == [
+        ("rule_usage_yaml_toy/rules.yaml:rules[hotline]", "the grammar of a hotline line, any paper"),
+        ("rule_usage_yaml_toy/rules.yaml:rules[sms]", ""),
+    ]

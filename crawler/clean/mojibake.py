@@ -12,8 +12,8 @@ import re
 
 _CJK = r"[\u3400-\u9fff]"
 # a stray letter stands alone: not part of an English word or an abbreviation such as PM
-_SPAN = re.compile(rf"(?:(?<={_CJK})[?\ufffd]|[?\ufffd](?={_CJK}))[^\n]{{0,40}}?(?<![A-Za-z])[A-Za-z^](?![A-Za-z])")
-_REPLACEMENT = re.compile(r"\ufffd+")
+_SPAN = re.compile(rf"(?:(?<={_CJK})[?\ufffd]|[?\ufffd](?={_CJK}))[^\n]{{0,40}}?(?<![A-Za-z])[A-Za-z^](?![A-Za-z])")  # rule-usage: general because ? or U+FFFD beside CJK with stray letters is what mis-decoded GBK looks like, any page
+_REPLACEMENT = re.compile(r"\ufffd+")  # rule-usage: general because U+FFFD is Unicode's mark of undecodable bytes, any page
 
 
 def find_mojibake(text: str) -> list[dict]:

@@ -23,12 +23,12 @@ from crawler.extract.metadata import Found
 from crawler.extract.vocabulary import VOCABULARY, words
 
 KNOWN_BODY_SELECTORS = tuple(VOCABULARY["body_selectors"])
-_UNLIKELY = re.compile(words("unlikely_container_words"), re.I)
-_EDITOR_LINE = re.compile(rf"^[（(【\[]?\s*(?:{LABELS['editors']})\s*[:：/]")
+_UNLIKELY = re.compile(words("unlikely_container_words"), re.I)  # rule-usage: general because class words of comment/sidebar/footer containers, as readability uses, any CMS
+_EDITOR_LINE = re.compile(rf"^[（(【\[]?\s*(?:{LABELS['editors']})\s*[:：/]")  # rule-usage: general because a 责任编辑 label line closes news text on any outlet
 _PLAYER = re.compile(words("player_words"), re.I)
 _PROSE_MARK = re.compile(r"[。，,]")
 _HEADING_CHARS = 12
-_NOT_HEADING = re.compile(r"[\d，。！？；,.!?;]|[:：].")
+_NOT_HEADING = re.compile(r"[\d，。！？；,.!?;]|[:：].")  # rule-usage: general because digits and sentence punctuation mark a sentence, not a subheading: a property of text
 
 
 def find_body(doc, selector: str | None) -> tuple:
@@ -162,7 +162,7 @@ def _link_cluster(element) -> bool:  # rule-usage: general because it is structu
     if element.tag in BLOCK_TAGS or len(element) < 2 or any(child.tag != "a" for child in element):
         return False
     rest = (element.text or "") + "".join(child.tail or "" for child in element)
-    return bool(re.fullmatch(r"\s*[（(\[【]?[\s\-|/·、]*[）)\]】]?\s*", rest))
+    return bool(re.fullmatch(r"\s*[（(\[【]?[\s\-|/·、]*[）)\]】]?\s*", rest))  # rule-usage: general because separators between links are structure, not words
 
 
 def _player_text(element) -> bool:  # rule-usage: general because any embedded player names itself so

@@ -33,7 +33,7 @@ def _data(name: str) -> dict:
 
 _GRAMMAR = _data("credits.yaml")
 _SURNAMES = _data("surnames.yaml")
-ROLES = ("reporters", "photographers", "editors", "contributors")
+ROLES = ("reporters", "photographers", "editors", "contributors")  # rule-usage: general because the four roles of the credit grammar (issue 12 part 1); 供稿/来稿/整理 credit contributors on any outlet
 
 
 def _role_words(table: dict) -> dict[str, tuple[str, ...]]:
@@ -58,29 +58,29 @@ def _longest_first(items) -> str:
 # character (文 图 摄) is a role only standing alone, or 摄 closing a name (张三摄)
 _ROLE_INSIDE = re.compile(_longest_first(w for w in {*_BEFORE, *_AFTER} if len(w) > 1))
 # a role written onto a labelled name: 作者：记者张三
-_ROLE_PREFIX = re.compile(rf"^(?:{_longest_first(w for w in _BEFORE if len(w) > 1)})")
+_ROLE_PREFIX = re.compile(rf"^(?:{_longest_first(w for w in _BEFORE if len(w) > 1)})")  # rule-usage: general because a label's value that repeats the role (作者：记者张三) is the credit grammar, any outlet
 _SEPARATORS = "".join(re.escape(s) for s in _GRAMMAR["separators"])
 _NO_NAMES = _longest_first(_GRAMMAR["credits_without_names"])
 _TOKEN = re.compile(rf"{_longest_first(_COMBINED)}|{_NO_NAMES}|[^{_SEPARATORS}\s]+?(?={_NO_NAMES}|[{_SEPARATORS}\s]|$)")
 _NAMELESS = frozenset(_GRAMMAR["credits_without_names"])
-_OUTLET = re.compile(rf"^[\u4e00-\u9fff·A-Za-z]{{1,12}}(?:{_longest_first(_GRAMMAR['outlet_endings'])})$")
-_REPORT_FROM = re.compile(rf"^(?:(?:{one_of(_GRAMMAR['report_from_before'])})[\u4e00-\u9fff]{{2,8}}"
+_OUTLET = re.compile(rf"^[\u4e00-\u9fff·A-Za-z]{{1,12}}(?:{_longest_first(_GRAMMAR['outlet_endings'])})$")  # rule-usage: general because an outlet is a name ending in 报/社/台/网/新闻… (outlet_endings), the credit grammar of any paper
+_REPORT_FROM = re.compile(rf"^(?:(?:{one_of(_GRAMMAR['report_from_before'])})[\u4e00-\u9fff]{{2,8}}"  # rule-usage: general because 发自X / X报道 dateline suffixes follow reporters' names in all Chinese news
                           rf"|[\u4e00-\u9fff]{{0,8}}(?:{one_of(_GRAMMAR['report_from_after'])}))$")
 _REPORT_FROM_GLUED = re.compile(rf"^(?P<names>[\u4e00-\u9fff]{{2,8}}?)(?P<place>(?:{one_of(_GRAMMAR['report_from_before'])})"
                                 rf"[\u4e00-\u9fff]{{2,8}})$")
 _PHOTO_GLUED = re.compile(r"^(?P<names>[\u4e00-\u9fff]{2,4})(?:摄|攝)$")
-_BRACKETED = re.compile(r"^[（(【\[〔](?P<inner>.*)[）)】\]〕]$")
+_BRACKETED = re.compile(r"^[（(【\[〔](?P<inner>.*)[）)】\]〕]$")  # rule-usage: general because credits set in brackets （记者 张三） are the standard closing credit of Chinese news
 _BULLETS = " 　□■●◆▲★·•-—"
 _BRACKETS = "：: （）()【】[]〔〕"
 LEAD = re.compile(rf"^(?P<lead>.{{0,40}}?(?:{one_of(_GRAMMAR['lead_endings'])}))\s*[（(](?P<inner>[^（()）]{{2,60}})[）)]")
 # a closing credit run on at the end of the last paragraph: …信息交流。（记者 张三）
-_CLOSING = re.compile(r"[。！？!?”」』…）)]\s*[（(](?P<inner>[^（()）]{2,40})[）)]\s*$")
+_CLOSING = re.compile(r"[。！？!?”」』…）)]\s*[（(](?P<inner>[^（()）]{2,40})[）)]\s*$")  # rule-usage: general because a bracketed credit run on after the last sentence is the same closing credit without a line break
 
-_CJK_NAME = re.compile(r"^[\u4e00-\u9fff]{2,4}$|^[\u4e00-\u9fff]{1,8}(?:[·・][\u4e00-\u9fff]{1,8}){1,3}$")
+_CJK_NAME = re.compile(r"^[\u4e00-\u9fff]{2,4}$|^[\u4e00-\u9fff]{1,8}(?:[·・][\u4e00-\u9fff]{1,8}){1,3}$")  # rule-usage: general because the shape of a Chinese name (2-4 characters) or a transliterated one joined by ·
 # a label may vouch for a longer account name: 系统管理员
-_CJK_VOUCHED = re.compile(r"^[\u4e00-\u9fff]{2,5}$")
+_CJK_VOUCHED = re.compile(r"^[\u4e00-\u9fff]{2,5}$")  # rule-usage: general because a role label vouches for any short CJK account name (system or pen names on blogs, boards, gov sites)
 # a Chinese name with its Latin one: 周思博 (Joel Spolsky)
-_WITH_LATIN_NAME = re.compile(r"^[\u4e00-\u9fff·]{2,8}\s*[（(][A-Za-z][A-Za-z .\-]{1,40}[)）]$")
+_WITH_LATIN_NAME = re.compile(r"^[\u4e00-\u9fff·]{2,8}\s*[（(][A-Za-z][A-Za-z .\-]{1,40}[)）]$")  # rule-usage: general because translated articles credit the author as 中文名 (Original Name), any translating outlet
 _LATIN_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_.\-]{1,30}$")
 _NOT_NAMES = frozenset(_GRAMMAR["not_names"]) | frozenset(_BEFORE) | frozenset(_AFTER)
 _ORGANISATION = re.compile(rf"{_longest_first(_GRAMMAR['organisation_words'])}")
@@ -124,7 +124,7 @@ def _tags(token: str) -> tuple[tuple[str, str], ...]:
     return tuple((pair.word, pair.flag) for pair in _tagger().lcut(token))
 
 
-def _surname(token: str) -> str | None:
+def _surname(token: str) -> str | None:  # rule-usage: general because name recognition by the surname list (issue 12 part 1), no page's words
     if token.startswith(_COMPOUND_SURNAMES):
         return token[:2]
     return token[0] if token[0] in _SINGLE_SURNAMES else None
@@ -134,13 +134,13 @@ def _frequency(word: str) -> int:
     return _tagger().tokenizer.FREQ.get(word) or 0
 
 
-def _tagged_as_name(token: str) -> bool:
+def _tagged_as_name(token: str) -> bool:  # rule-usage: general because name recognition by jieba's nr/nrfg tags (issue 12 part 1), no page's words
     """The tagger reads a name: 马俊峰/nr, 徐睿/nrfg 翔/nr, 王/nr 喆/zg."""
     tags = _tags(token)
     return tags[0][1].startswith("nr") and all(f.startswith("nr") or len(w) == 1 for w, f in tags[1:])
 
 
-def is_recognised_name(token: str) -> bool:
+def is_recognised_name(token: str) -> bool:  # rule-usage: general because the person-name recogniser the issue asks for: tagger or surname, any page
     """A person's name by recognition alone: the tagger says so (nr, nrfg) of a word that is
     not a common one (its dictionary tags 文明 and 黄金周 nr too), or 2-3 characters led by a
     surname that the tagger does not read as another word (高兴 is a word)."""
@@ -342,20 +342,20 @@ _NAME_SPLIT = re.compile(r"\s*[、,，;；/&＆]\s*")
 CJK_ONLY = re.compile(r"^[\u4e00-\u9fff]+$")
 _NAMES = r"[\u4e00-\u9fff·]{2,5}(?:[\s、,，&＆]+[\u4e00-\u9fff·]{2,5}){0,5}"
 # a line that is only a byline: 本报记者 张三 李四, □ 记者 王五 发自北京, 执笔/甲、乙
-BYLINE = re.compile(rf"^[□■●◆\s]*(?:{words('byline_outlet_prefixes')})?(?:{words('byline_rank_prefixes')})?"
+BYLINE = re.compile(rf"^[□■●◆\s]*(?:{words('byline_outlet_prefixes')})?(?:{words('byline_rank_prefixes')})?"  # rule-usage: general because the grammar of a byline line (outlet, rank, role, names, 发自/报道) printed under headlines
                     rf"(?:{words('byline_roles')})\s*[:：/]?\s*(?P<names>{_NAMES})\s*"
                     rf"(?:发自\S{{2,6}}|發自\S{{2,6}}|报道|報道)?$")
 # a closing credit in brackets: （袁源） （记者 张三）
 _ROLES_IN_BRACKETS = rf"[\u4e00-\u9fff]{{0,6}}?(?:{words('bracket_roles')})|{words('bracket_bare_roles')}"
 # WeChat-style closing credit: 经过文刃重新编排, 由张三整理
-EDITED_BY = re.compile(r"^(?:经过|經過|经|經|由)(?P<names>[\u4e00-\u9fff]{2,4}?)(?:重新)?(?:编排|編排|编辑|編輯|整理)$")
+EDITED_BY = re.compile(r"^(?:经过|經過|经|經|由)(?P<names>[\u4e00-\u9fff]{2,4}?)(?:重新)?(?:编排|編排|编辑|編輯|整理)$")  # rule-usage: general because 由X整理/编辑 is the sentence form of an editing credit closing reposted and public-account articles
 NOT_NAMES = re.compile(rf"^(?:{words('not_names')})$")
 BRACKET_BYLINE = re.compile(rf"^[（(]\s*(?:{_ROLES_IN_BRACKETS})?\s*(?P<names>{_NAMES})\s*[)）]$")
 # the same closing credit run on at the end of the last paragraph: …信息交流。(信报记者 蔡雪婧)
 TRAILING_BYLINE = re.compile(rf"[。！？”][（(]\s*(?:{_ROLES_IN_BRACKETS})?\s*(?P<names>{_NAMES})\s*[)）]\s*$")
 BARE_NAME = re.compile(r"^[\u4e00-\u9fff·]{2,4}$|^[\u4e00-\u9fff·]{2,3}(?:[、\s][\u4e00-\u9fff·]{2,3}){1,4}$")
 # 澎湃-style byline under the headline: 石佳/中国青年报
-NAME_SOURCE = re.compile(r"^(?P<names>[\u4e00-\u9fff·]{2,4})\s*/\s*(?P<source>[\u4e00-\u9fffA-Za-z]{2,14})$")
+NAME_SOURCE = re.compile(r"^(?P<names>[\u4e00-\u9fff·]{2,4})\s*/\s*(?P<source>[\u4e00-\u9fffA-Za-z]{2,14})$")  # rule-usage: general because name/outlet under a headline is how aggregators (澎湃, 网易号, 头条) credit a reprint's author and paper
 
 
 def byline_names(m: re.Match) -> str:
@@ -369,7 +369,7 @@ _PROFILE_LINK = re.compile(r"(?:^|/)(?:user|list_user|u|profile|space|member)\.p
                            r"username|id)=|/people\?u=|space-uid-\d+|home\.php\?mod=space\S*?uid=", re.I)
 
 
-_POSTED = re.compile(rf"^\s*(?:{one_of(_GRAMMAR['posted_words'])})")
+_POSTED = re.compile(rf"^\s*(?:{one_of(_GRAMMAR['posted_words'])})")  # rule-usage: general because 发表于 after a poster's name is the post line of Discuz!, oblog and bokee alike (CMS-PATTERNS.md)
 
 
 def forum_poster(doc, body_node) -> list[tuple[str, str]]:

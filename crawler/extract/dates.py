@@ -30,7 +30,7 @@ _SLASHED = re.compile(
     r"(?:\s*-?\s*(?P<H>[01]?\d|2[0-3]):(?P<M>[0-5]\d)(?::(?P<S>[0-5]\d))?\s*(?P<ampm>[AaPp][Mm])?)?"
 )
 _COMPACT = re.compile(r"(?<!\d)(?P<y>(?:19|20)\d\d)(?P<m>0[1-9]|1[0-2])(?P<d>0[1-9]|[12]\d|3[01])(?!\d)")
-_MONTH_ONLY = re.compile(r"(?<!\d)(?P<y>(?:19|20)\d\d)\s*[-/.年]\s*(?P<m>1[0-2]|0?[1-9])(?!\d)\s*月?(?![\d日])")
+_MONTH_ONLY = re.compile(r"(?<!\d)(?P<y>(?:19|20)\d\d)\s*[-/.年]\s*(?P<m>1[0-2]|0?[1-9])(?!\d)\s*月?(?![\d日])")  # rule-usage: general because a date to the month (1998年3月号) is how magazines and monthly issues are dated
 _PARTIAL = re.compile(
     r"(?<![\d年/.-])(?P<m>1[0-2]|0?[1-9])\s*(?:月|-|/)\s*(?P<d>3[01]|[12]\d|0?[1-9])(?!\d)\s*日?" + _TIME
 )
@@ -38,8 +38,9 @@ _CN_DATE = re.compile(
     rf"(?P<y>[{_CN_NUM}]{{4}})年(?P<m>[{_CN_NUM}]{{1,2}})月(?P<d>[{_CN_NUM}]{{1,3}})日"
 )
 # Saturday, September 10th, 2005 10:56 am; Sep 10, 2005: blog platforms in English templates
-_MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
-_ENGLISH = re.compile(
+_MONTHS = (  # rule-usage: lexicon; general because these are the English month names, any English date
+    "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+_ENGLISH = re.compile(  # rule-usage: general because it is the English date grammar (Mar 5, 2004) of bilingual and overseas Chinese sites
     r"\b(?P<mon>(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*)\.?\s+(?P<d>3[01]|[12]\d|0?[1-9])"
     r"(?:st|nd|rd|th)?,?\s+(?P<y>(?:19|20)\d\d)\b"
     r"(?:[\s,]*(?:at\s+)?(?P<H>[01]?\d|2[0-3]):(?P<M>[0-5]\d)(?::(?P<S>[0-5]\d))?\s*(?P<ampm>[ap]\.?m\.?)?)?", re.I)
@@ -53,7 +54,7 @@ _URL_DATES = [
     re.compile(r"/t(?P<y>20\d\d)(?P<m>\d\d)(?P<d>\d\d)_"),
     re.compile(r"/art/(?P<y>20\d\d)/(?P<m>\d{1,2})/(?P<d>\d{1,2})/"),
     re.compile(r"/(?P<y>20\d\d)[-/]?(?P<m>\d\d)[-/](?P<d>\d\d)/"),
-    re.compile(r"/(?P<y>20\d\d)(?P<m>\d\d)(?P<d>\d\d)/"),
+    re.compile(r"/(?P<y>20\d\d)(?P<m>\d\d)(?P<d>\d\d)/"),  # rule-usage: general because /YYYYMMDD/ folders are the date path of many news CMSs
     re.compile(r"/(?P<y>20\d\d)/(?P<m>\d\d)(?P<d>\d\d)/"),
 ]
 
@@ -169,7 +170,7 @@ def _slashed(m: re.Match, tz: tzinfo) -> PublishTime | None:
     return PublishTime(value, precision)
 
 
-def _english(m: re.Match, tz: tzinfo) -> PublishTime | None:
+def _english(m: re.Match, tz: tzinfo) -> PublishTime | None:  # rule-usage: general because it reads the English date grammar, any site
     hour = int(m["H"]) if m["H"] else 0
     if m["ampm"]:
         hour = hour % 12 + (12 if m["ampm"][0].lower() == "p" else 0)

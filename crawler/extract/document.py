@@ -10,22 +10,25 @@ import lxml.etree
 import lxml.html
 from lxml.cssselect import CSSSelector
 
-BLOCK_TAGS = {
+BLOCK_TAGS = {  # rule-usage: lexicon; general because these are HTML's block-level elements
     "p", "div", "br", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "table",
     "section", "article", "blockquote", "pre", "center", "dd", "dt", "dl", "figure", "figcaption",
 }
-DROP_TAGS = ("script", "style", "noscript", "iframe", "form", "button", "select", "textarea", "input", "nav")
+DROP_TAGS = ("script", "style", "noscript", "iframe", "form", "button", "select", "textarea", "input", "nav")  # rule-usage: general because these elements hold no article text (scripts, frames, form controls, navigation), HTML
 CJK = re.compile(r"[\u3400-\u9fff]")
-SENTENCE_END = re.compile(r"[。！？!?；]")  # not ASCII ";": counters use it (阅读:3727;评论:63)
+# not ASCII ";": counters use it (阅读:3727;评论:63)
+SENTENCE_END = re.compile(r"[。！？!?；]")  # rule-usage: general because sentence-ending punctuation marks prose, a property of text
 
 # plain lxml elements: lxml.html's own element classes are looked up in Python for every
 # element touched, which cost a seventh of the extraction time
 _HTML_PARSER = lxml.etree.HTMLParser()
 # no depth limit: libxml2 stops at 256 levels and drops the WHOLE page, not only what is deeper
 _DEEP_HTML_PARSER = lxml.etree.HTMLParser(huge_tree=True)
-# characters XML forbids: lxml parses them but refuses any string holding one, so the first
-# edit of a text beside them (dropping a comment) raises "All strings must be XML compatible"
-_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+# characters XML forbids, raw or as character references (&#1;, &#x1f;): lxml parses them but
+# refuses any string holding one, so the first edit of a text beside them (dropping a comment,
+# flattening a deep tree) raises "All strings must be XML compatible"
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]"
+                      r"|&#(?:[xX]0*(?:[0-8bcefBCEF]|1[0-9a-fA-F])|0*(?:[0-8]|1[124-9]|2\d|3[01]));")
 # libxml2 ends the document at </html>; pages built from include fragments (TRS on gov.cn)
 # carry one after the included header, before the article. It closes what is open at the
 # end of the input anyway, so dropping every </html> loses nothing.
@@ -59,12 +62,21 @@ def parse(html: str):
 
 def _parse(html: str, parser):
     try:
-        return lxml.html.fromstring(html, parser=parser)
-    except (lxml.etree.ParserError, ValueError):
+        return _root(html, parser)
+    except (lxml.etree.LxmlError, ValueError):
         try:  # a lone surrogate cannot be encoded for libxml2
-            return lxml.html.fromstring(html.encode("utf-8", "replace"), parser=parser)
-        except (lxml.etree.ParserError, ValueError):
+            return _root(html.encode("utf-8", "replace"), parser)
+        except (lxml.etree.LxmlError, ValueError):
             return None
+
+
+def _root(html: str | bytes, parser):
+    try:
+        return lxml.html.fromstring(html, parser=parser)
+    except AttributeError:
+        # lxml.html merges a second <body> (a stray </body> before <html> makes one) with a
+        # method of its own element classes, which the plain elements of this parser lack
+        return lxml.etree.fromstring(html, parser=parser)
 
 
 def _too_deep(parser) -> bool:

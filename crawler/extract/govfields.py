@@ -74,11 +74,11 @@ def _pairs(lines: list[str]) -> tuple[list[tuple[str | None, str]], int]:
     return pairs, stray
 
 
-def _field(match: re.Match) -> str | None:
-    return _FIELD_OF[re.sub(r"\s", "", match.group("label"))]
+def _field(match: re.Match) -> str | None:  # rule-usage: general because the 信息公开 metadata table is the national disclosure template TRS/Hanweb sites all print
+    return _FIELD_OF[re.sub(r"\s", "", match.group("label"))]  # rule-usage: general because labels of the 信息公开 table are printed spaced (索 引 号) by many gov CMSs
 
 
-def _is_block(pairs: list[tuple[str | None, str]]) -> bool:
+def _is_block(pairs: list[tuple[str | None, str]]) -> bool:  # rule-usage: general because the 信息公开 metadata table is the national disclosure template TRS/Hanweb sites all print
     shown = {key for key, value in pairs if value and key in FIELDS}
     return len(shown) >= 2 and bool(shown & _STRONG)
 
@@ -146,7 +146,7 @@ def read_lines(article, found, paragraphs: list[str]) -> list[str]:
     return paragraphs
 
 
-def _fill(article, found, pairs: list[tuple[str | None, str]]) -> None:
+def _fill(article, found, pairs: list[tuple[str | None, str]]) -> None:  # rule-usage: general because the 信息公开 metadata table is the national disclosure template TRS/Hanweb sites all print
     """Set the article's document fields (the first value of each wins) and offer the title,
     publish time and source the block names, like the page's other label lines."""
     for key, value in pairs:

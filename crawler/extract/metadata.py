@@ -17,33 +17,34 @@ from crawler.extract.vocabulary import VOCABULARY, words
 _BAIDU_SPANS = VOCABULARY["baidu_spans"]
 _BAIDU_XPATH = "//*[" + " or ".join(f'@id="{span}"' for span in _BAIDU_SPANS) + "]"
 # WeChat pages fill the shown date (often 昨天) from this script variable: seconds since 1970
-_WECHAT_CREATED = re.compile(r"\bvar ct\s*=\s*\"(\d{9,10})\"")
+_WECHAT_CREATED = re.compile(r"\bvar ct\s*=\s*\"(\d{9,10})\"")  # rule-usage: general because every WeChat public-account article (mp.weixin.qq.com, any account) carries var ct
 _META_TIMES = tuple(VOCABULARY["page_time_meta"])
 _FOUNDER = re.compile(r"<!--\s*enpproperty\b.{0,300}?<date>(?P<date>[^<]*)</date>(?:.{0,600}?<url>(?P<url>[^<]*)</url>)?",
                       re.S)
-_POSTED = re.compile(r"(?:于|在)\s*(?P<when>(?:19|20)\d\d\s*[-/.年][^在发]{3,20}?)\s*(?:在.{1,40}?)?(?:发表|发布|张贴|發表|發佈)")
+_POSTED = re.compile(r"(?:于|在)\s*(?P<when>(?:19|20)\d\d\s*[-/.年][^在发]{3,20}?)\s*(?:在.{1,40}?)?(?:发表|发布|张贴|發表|發佈)")  # rule-usage: general because 于T发表 is the post line grammar of forums and blogs (CMS-PATTERNS.md)
 _STANDARD_TIMES = tuple(VOCABULARY["standard_time_meta"])
 _STANDARD_AUTHORS = tuple(VOCABULARY["standard_author_meta"])
-_CJK_SPACED = re.compile(r"(?<=[\u4e00-\u9fff])\s+(?=[\u4e00-\u9fff])")
+_CJK_SPACED = re.compile(r"(?<=[\u4e00-\u9fff])\s+(?=[\u4e00-\u9fff])")  # rule-usage: general because Dublin Core/citation authors are often written with spaced characters (张 三), a property of the tags
 _SOURCE_STRIP = " 　:：|｜[]【】()（）"
 # what a source value runs on into: a date, or the next field of a label：value line
 _NEXT_FIELD = re.compile(r"\s*(?:(?:19|20)\d\d\s*[-/.年]|[\u4e00-\u9fff]{1,6}\s*[:：])")
 _REPRINTED = re.compile(rf"^(?:{words('reprint_words')})\s*")
 _QUOTED = re.compile(r"《([^》]{2,30})》")
-_REPRINT_LINE = re.compile(rf"^(?:{words('reprint_words')})\s*《(?P<source>[^》]{{2,30}})》$")  # 转自《北京科技报》
+_REPRINT_LINE = re.compile(rf"^(?:{words('reprint_words')})\s*《(?P<source>[^》]{{2,30}})》$")  # 转自《北京科技报》  # rule-usage: general because 转自《X》 is the reprint notice grammar of any reposting site
 _NOT_OUTLETS = frozenset(VOCABULARY["not_outlets"])
 # an outlet named after a dateline: 2005年03月31日03:18 北京娱乐信报
 _OUTLET_AFTER_DATE = re.compile(rf"(?:\d{{1,2}}:\d{{2}}(?::\d{{2}})?|\d{{1,2}}日)\s*(?P<source>《[^》]{{2,20}}》|"
                                 rf"[\u4e00-\u9fff]{{2,10}}(?:[—·][\u4e00-\u9fff]{{2,10}})?(?:{words('outlet_endings')}))$")
-_LINE_TAGS = ("span", "div", "p", "td", "li", "em", "i", "font", "h1", "h2", "h3", "h4", "b", "strong", "center",
-              "small", "time", "dd")
+_LINE_TAGS = (  # rule-usage: lexicon; general because these are the HTML elements any CMS prints one label：value line in
+    "span", "div", "p", "td", "li", "em", "i", "font", "h1", "h2", "h3", "h4", "b", "strong", "center", "small",
+    "time", "dd")
 _UNDATED = re.compile(words("undated_container_words"), re.I)
 # a cheap test for a dated line before the costly ones: 2024-02, 2024年2月, 7/5/2005, May 3, 2005
 _ANY_DATE = re.compile(r"(?:19|20)\d\d\s*[-/.年]\s*\d|\d/(?:19|20)\d\d|,\s*(?:19|20)\d\d")
 _WORD = re.compile(r"[^\W\d_]")
 _DATES = re.compile(r"(?:19|20)\d\d\s*[-/.年]\s*\d{1,2}|\d{1,2}/\d{1,2}/(?:19|20)\d\d")
 # a reprint's closing citation: ——《滨河论坛》1998年3月号
-_CITATION = re.compile(r"^\s*(?:——|--)\s*《(?P<source>[^》]{2,30})》\s*(?P<issue>.{0,16})$")
+_CITATION = re.compile(r"^\s*(?:——|--)\s*《(?P<source>[^》]{2,30})》\s*(?P<issue>.{0,16})$")  # rule-usage: general because ——《刊名》issue is how reprints cite their original publication, any reposting site
 
 
 class Found(dict):
@@ -160,7 +161,7 @@ def take_metadata_lines(paragraphs: list[str], found: Found) -> list[str]:
         candidate = line[1:-1].strip() if re.fullmatch(r"[（(【\[].*[）)】\]]", line) else line
         if near_edge and (m := _CITATION.match(line)) and index >= len(paragraphs) - tail:
             found.offer("source", m.group("source"), "citation")
-            if parse_publish_time(m.group("issue"), absolute_only=True) or re.search(r"\d{4}\s*年\s*\d{1,2}\s*月", m.group("issue")):
+            if parse_publish_time(m.group("issue"), absolute_only=True) or re.search(r"\d{4}\s*年\s*\d{1,2}\s*月", m.group("issue")):  # rule-usage: general because a citation's issue dated to the month (1998年3月号) dates the article
                 found.offer("publish_time", m.group("issue"), "citation")
             continue
         if near_edge and (m := _REPRINT_LINE.match(candidate)):
@@ -284,7 +285,7 @@ def _meta_tags(doc) -> dict[str, str]:
     return meta
 
 
-def _json_ld(doc) -> list[tuple[str, str]]:
+def _json_ld(doc) -> list[tuple[str, str]]:  # rule-usage: general because schema.org JSON-LD and Baidu cambrian blocks are standards many news CMSs embed
     """(field, value) from schema.org NewsArticle/Article blocks (headline, datePublished, author)
     and Baidu's cambrian blocks (pubDate)."""
     out = []
@@ -306,7 +307,7 @@ def _json_ld(doc) -> list[tuple[str, str]]:
     return [(key, value) for key, value in out if isinstance(value, str) and value.strip()]
 
 
-def _standard_meta(doc) -> list[tuple[str, str]]:
+def _standard_meta(doc) -> list[tuple[str, str]]:  # rule-usage: general because Dublin Core and citation_ <meta> tags are standards of journals and repositories
     """(field, value) from journal and Dublin Core <meta> tags: an article's date and authors."""
     values: dict[str, list[str]] = {}
     for node in doc.iter("meta"):

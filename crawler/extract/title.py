@@ -11,22 +11,23 @@ from crawler.extract.vocabulary import words
 
 # the last separator, then a short site name
 _TITLE_SUFFIX = re.compile(r"\s*(?:[_|｜]|--|\s[-–—]\s|-(?=[^-\s]{2,12}$))\s*[^_|｜]{1,20}$")
-_UNBALANCED = re.compile(r"^[^【（(「《]*[】）)」》]")
-_MARKUP = re.compile(r"</?[a-zA-Z][^<>]*>")
-_DECORATION = re.compile(r"^[*■□●○◆◇★☆▲△▶►※·•\s]+(?=\S)")
+_UNBALANCED = re.compile(r"^[^【（(「《]*[】）)」》]")  # rule-usage: general because a closing bracket before any opening one is a cut title fragment, a property of the text
+_MARKUP = re.compile(r"</?[a-zA-Z][^<>]*>")  # rule-usage: general because tags escaped into a title's text are HTML markup, never a headline's words, any CMS
+_DECORATION = re.compile(r"^[*■□●○◆◇★☆▲△▶►※·•\s]+(?=\S)")  # rule-usage: general because leading bullets and stars are Unicode decoration symbols, not headline words
 # a site or column name is a name: a part of <title> with these is the headline (新华视界｜河北遵化：…)
-_SENTENCE_MARKS = re.compile(r"[，、“”！？。；：]")
-_CATEGORY = re.compile(r"[\[【][^\]】]{1,12}[\]】]\s*")
+_SENTENCE_MARKS = re.compile(r"[，、“”！？。；：]")  # rule-usage: general because Chinese sentence punctuation marks a headline, never a site or column name
+_CATEGORY = re.compile(r"[\[【][^\]】]{1,12}[\]】]\s*")  # rule-usage: general because a 【栏目】/[分类] prefix is the column tag portals, blogs and boards put before headlines
 _DATE_ONLY = re.compile(r"^[\d\s年月日:：/.\-]+$")
-_PRIVATE_USE = re.compile(r"[\ue000-\uf8ff]")
+_PRIVATE_USE = re.compile(r"[\ue000-\uf8ff]")  # rule-usage: general because private-use code points are icon-font glyphs (iconfont, Font Awesome), never text
 # <title> parts: 标题 - 频道 - 网站, 网站 - 标题, 栏目--网站
 _TITLE_SEPARATOR = re.compile(r"\s*(?:--|——|::|\s[-–—]\s|[_|｜>»]|-(?=\S))\s*")
 # what a site or column name ends with (the parts of <title> that are not the headline)
 _SITE_NAME = re.compile(rf"(?:{words('site_name_endings')})$", re.I)
 # an old bulletin board's subject line: 主题：…
 _SUBJECT = re.compile(rf"^(?:{words('subject_labels')})\s*[:：]\s*")
-_CONTAINERS = {"div", "table", "tbody", "tr", "td", "ul", "ol", "li", "p", "section", "article", "form", "dl"}
-_TITLE_CLASS = re.compile(r"title|heading|headline|biaoti|^bt|_bt|tit\b", re.I)
+_CONTAINERS = {  # rule-usage: lexicon; general because these are HTML's elements that hold blocks
+    "div", "table", "tbody", "tr", "td", "ul", "ol", "li", "p", "section", "article", "form", "dl"}
+_TITLE_CLASS = re.compile(r"title|heading|headline|biaoti|^bt|_bt|tit\b", re.I)  # rule-usage: general because the class names CMSs give headline elements, English and pinyin (biaoti, bt)
 
 
 def guess_title(doc, body_node=None) -> str | None:
@@ -103,7 +104,7 @@ def _title_parts(page_title: str) -> tuple[str | None, list[str]]:
     return headline, site_parts
 
 
-def _menu_links(doc) -> set[str]:
+def _menu_links(doc) -> set[str]:  # rule-usage: general because links set side by side (menus, breadcrumbs) are structure, not one site's words
     """Texts of links set side by side with others (a menu, a breadcrumb): column names."""
     return {squash(text_of(a)) for parent in doc.xpath("//*[count(a) >= 3]") for a in parent.iterchildren("a")}
 

@@ -14,8 +14,9 @@ VOCABULARY: dict = yaml.safe_load(
 
 
 def one_of(words: Iterable[str]) -> str:
-    """A regex alternation of these words, in their order: 记者|記者|通讯员."""
-    return "|".join(re.escape(word) for word in words)
+    """A regex alternation of these words, in their order: 记者|記者|通讯员. No words match
+    nothing (an empty alternation would match everywhere)."""
+    return "|".join(re.escape(word) for word in words) or "(?!)"
 
 
 def words(name: str) -> str:
