@@ -7,7 +7,7 @@ import sys
 
 import click
 from rich.markup import escape
-from rich.table import Table
+from rich.table import Column, Table
 from rich.text import Text
 
 from archive.masking import mask_url
@@ -50,8 +50,8 @@ def runs(site: str | None, limit: int, config_path: str, json_output: bool) -> N
     if json_output:
         print_json(data, tz)
         return
-    table = Table("run", "site", "started", "seconds", "status", "new", "updated", "errors", "error")
-    table.add_column("log", overflow="fold")
+    table = Table("run", *(Column(name, no_wrap=True) for name in ("site", "started", "seconds", "status")),
+                  "new", "updated", "errors", "error", Column("log", overflow="fold"))
     for row in data:
         seconds = (row["finished_at"] - row["started_at"]).total_seconds() if row["finished_at"] else None
         stats = row["stats"]
