@@ -52,8 +52,8 @@ def crawl_sites(config, keys: list[str], archive: Archive):
                 nonlocal last_read
                 if time.monotonic() - last_read >= PROGRESS_READ_SECONDS:
                     last_read = time.monotonic()
-                    stats = archive.get_run(run_id).stats or {}
-                    progress.update(task, description=f"crawling {key}: {_counts(stats)}")
+                    if stats := archive.get_run(run_id).stats:  # none until the crawl's first write
+                        progress.update(task, description=f"crawling {key}: {_counts(stats)}")
 
             progress.update(task, description=f"crawling {key}")
             result = run_crawl(config, key, archive, while_running=None if progress.disable else show_progress)
