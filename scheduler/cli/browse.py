@@ -222,7 +222,7 @@ def search(query: str, site: str | None, date_from: str | None, date_to: str | N
                 last = end
         marked += escape(snippet[last:])
         console.print(f"[bold]{escape(hit['title'] or '(no title)')}[/bold]  {hit['site']}  "
-                      f"{local_time(hit['publish_time'], tz)[:10]}\n  {hit['url']}\n  {marked}\n", highlight=False)
+                      f"{local_time(hit['publish_time'], tz)[:10]}\n  {escape(hit['url'])}\n  {marked}\n", highlight=False)
 
 
 @click.command()
@@ -281,7 +281,7 @@ def history(url: str, config_path: str, json_output: bool) -> None:
     if json_output:
         print_json(data, tz)
         return
-    console.print(f"[bold]{escape(data['title'] or '')}[/bold]\n{data['url']}")
+    console.print(f"[bold]{escape(data['title'] or '(no title)')}[/bold]\n{escape(data['url'])}")
     for version in data["versions"]:
         console.print(f"\nversion {version['version']}  {local_time(version['created_at'], tz)}  ({version['reason']}, "
                       f"{version['characters']} characters)", highlight=False)
