@@ -117,7 +117,8 @@ class Capture(Base):
 
 class Article(Base):
     __tablename__ = "article"
-    __table_args__ = (UniqueConstraint("site_id", "canonical_url"), Index("ix_article_publish_time", "publish_time"))
+    __table_args__ = (UniqueConstraint("site_id", "canonical_url"), Index("ix_article_publish_time", "publish_time"),
+                      Index("ix_article_site_publish_time", "site_id", "publish_time"))
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     site_id: Mapped[int] = mapped_column(ForeignKey("site.id"))
     url: Mapped[str] = mapped_column(Text)

@@ -236,3 +236,19 @@ def read_only(url: str) -> Archive:
     if archive.engine.dialect.name == "sqlite":
         event.listen(archive.engine, "connect", lambda connection, _record: connection.execute("PRAGMA query_only=ON"))
     return archive
+
+
+def articles(archive: Archive, *, site: str | None = None, since: datetime | None = None,
+             limit: int = 50) -> list[dict]:
+    """Articles newest first by publish time (those without one last), a site's or every site's,
+    published on or after `since`; walks the (site, publish time) index, stopping at `limit`."""
+    query = (select(Article.id, Article.publish_time, Site.key, Article.title, Article.url)
+             .join(Site, Site.id == Article.site_id)
+             .order_by(Article.publish_time.desc().nulls_last(), Article.id.desc()).limit(limit))
+    if site:
+        query = query.where(Site.key == site)
+    if since:
+        query = query.where(Article.publish_time >= since)
+    with archive.session() as session:
+        return [{"id": r.id, "publish_time": r.publish_time, "site": r.key, "title": r.title, "url": r.url}
+                for r in session.execute(query)]

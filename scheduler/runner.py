@@ -14,6 +14,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -141,9 +142,10 @@ def _stop(process: subprocess.Popen, grace: float) -> None:
 
 def run_crawl(config: Config, site_key: str, archive: Archive, *, timeout: float | None = None,
               log_dir: Path | None = None, trigger: str = "manual",
-              stop: threading.Event | None = None) -> RunResult:
+              stop: threading.Event | None = None, while_running: Callable[[int], None] | None = None) -> RunResult:
     """Crawl one site in a child process and record the run. Setting `stop` (the scheduler
-    shutting down) stops the crawl; the run is then recorded as interrupted."""
+    shutting down) stops the crawl; the run is then recorded as interrupted. `while_running`
+    is called with the run's id about twice a second while the crawl runs (to show progress)."""
     site = config.site(site_key)
     reconcile_runs(archive)  # a killed crawl of this site would otherwise stay `running` forever
     site_id = archive.ensure_site(**site.archive_fields())
@@ -172,6 +174,8 @@ def run_crawl(config: Config, site_key: str, archive: Archive, *, timeout: float
                     status_if_killed = "timed_out"
                     _stop(process, STOP_GRACE_SECONDS)
                 else:
+                    if while_running is not None:
+                        while_running(run_id)
                     try:
                         process.wait(min(0.5, deadline - time.monotonic()))
                     except subprocess.TimeoutExpired:

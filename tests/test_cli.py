@@ -148,3 +148,119 @@ def test_an_archive_in_a_folder_that_does_not_exist_is_a_one_line_error_and_noth
     relative.write_text("archive:\n  url: sqlite:///data/muniarchive.db\n", encoding="utf-8")
     assert run("runs", "--config", relative).returncode == 0
     assert (relative.parent / "data" / "muniarchive.db").exists()
+
+
+@pytest.fixture(scope="module")
+def demo_config(tmp_path_factory) -> Path:
+    """The demo's archive and config, kept: the sample sites crawled once for these tests."""
+    keep = tmp_path_factory.mktemp("kept") / "demo"
+    run("demo", "--json", "--keep", keep)
+    return keep / "config.yaml"
+
+
+def iso_times(value, key=""):
+    """Every (key, text) of a JSON document whose key names a time."""
+    if isinstance(value, dict):
+        for name, item in value.items():
+            yield from iso_times(item, name)
+    elif isinstance(value, list):
+        for item in value:
+            yield from iso_times(item, key)
+    elif isinstance(value, str) and (key.endswith(("_at", "_time", "_seen", "_success")) or key == "since"):
+        yield key, value
+
+
+def test_every_json_time_is_iso_8601_in_the_config_zone(demo_config):
+    from datetime import datetime, timedelta
+
+    runs = json.loads(run("runs", "--json", "--config", demo_config).stdout)
+    url = json.loads(run("articles", "--json", "--limit", "1", "--config", demo_config).stdout)[0]["url"]
+    record = json.loads(run("show", url, "--json", "--config", demo_config).stdout)
+    status = json.loads(run("status", "--json", "--config", demo_config).stdout)
+    times = [*iso_times(runs), *iso_times(record), *iso_times(status)]
+    assert {"started_at", "finished_at", "publish_time", "first_seen", "fetched_at", "created_at",
+            "last_success"} <= {key for key, _ in times}
+    for key, text in times:
+        # the config's zone (Asia/Shanghai): +08:00, not +00:00 nor a space between day and time
+        assert datetime.fromisoformat(text).utcoffset() == timedelta(hours=8), (key, text)
+        assert "T" in text, (key, text)
+
+
+def test_articles_lists_the_newest_first(demo_config):
+    listed = json.loads(run("articles", "--site", "binhe-gov", "--json", "--limit", "100", "--config",
+                            demo_config).stdout)
+    assert len(listed) == 14 and {row["site"] for row in listed} == {"binhe-gov"}
+    published = [row["publish_time"] for row in listed]
+    assert published == sorted(published, reverse=True)
+    assert listed[0]["title"] and listed[0]["url"].startswith("http://127.0.0.1:")
+    recent = json.loads(run("articles", "--site", "binhe-gov", "--since", "2026-10-01", "--json", "--config",
+                            demo_config).stdout)
+    assert recent == [row for row in listed if row["publish_time"] >= "2026-10-01"] and 0 < len(recent) < 14
+    two = json.loads(run("articles", "--limit", "2", "--json", "--config", demo_config).stdout)
+    assert len(two) == 2 and len({row["site"] for row in json.loads(run(
+        "articles", "--json", "--limit", "100", "--config", demo_config).stdout)}) == 4
+    text = run("articles", "--site", "binhe-gov", "--limit", "3", "--config", demo_config).stdout
+    assert listed[0]["title"] in text and listed[2]["title"] in text and listed[3]["title"] not in text
+    refused = run("articles", "--since", "October", "--config", demo_config, check=False)
+    assert refused.returncode == 2 and "'October' is not a date" in refused.stderr
+
+
+def test_show_prints_the_archives_text_as_it_is(demo_config, tmp_path):
+    dumps = tmp_path / "dumps"
+    dumps.mkdir()
+    body = "今年以来，全区新建口袋公园十二处，[fetched] 与 [bold]方括号[/bold] 原样保留，居民步行十分钟即可到达。"
+    (dumps / "parks.txt").write_text(body + "\n各街道同步推进绿道建设，累计完成投资三千余万元。\n", encoding="utf-8")
+    run("import-text", dumps, "--site", "binhe-news", "--config", demo_config)
+    shown = run("show", (dumps / "parks.txt").resolve().as_uri(), "--config", demo_config).stdout
+    assert body in shown and "None" not in shown and "(no title)" in shown
+    # an attachment's status, in square brackets, is printed too
+    listed = json.loads(run("articles", "--json", "--limit", "100", "--config", demo_config).stdout)
+    with_attachment = next(row["url"] for row in listed
+                           if json.loads(run("show", row["url"], "--json", "--config", demo_config).stdout)["attachments"])
+    assert "[fetched]" in run("show", with_attachment, "--config", demo_config).stdout
+
+
+def test_runs_shows_each_runs_log(demo_config):
+    runs = json.loads(run("runs", "--json", "--config", demo_config).stdout)
+    text = run("runs", "--config", demo_config).stdout
+    assert "log" in text.splitlines()[1]
+    unfolded = "".join(text.split()).replace("│", "")  # a long path folds onto the row's next lines
+    assert all(r["log"] in unfolded for r in runs)
+
+
+def test_plans_new_never_empties_the_feed(demo_config, tmp_path):
+    import xml.etree.ElementTree as ET
+
+    feed = tmp_path / "plans.atom"
+    entries = lambda: ET.parse(feed).getroot().findall("{http://www.w3.org/2005/Atom}entry")  # noqa: E731
+    run("plans", "--new", "--json", "--config", demo_config)  # whatever was new is listed now
+    again = json.loads(run("plans", "--new", "--json", "--feed", feed, "--config", demo_config).stdout)
+    assert again == [] and len(entries()) == 3  # nothing new, and the feed still holds every release
+
+
+def test_every_option_has_help():
+    import click
+
+    from scheduler.cli import cli
+
+    def commands(group, path=()):
+        for name, command in group.commands.items():
+            yield (*path, name), command
+            if isinstance(command, click.Group):
+                yield from commands(command, (*path, name))
+
+    missing = [f"{' '.join(path)} {param.opts[0]}" for path, command in commands(cli)
+               for param in command.params if isinstance(param, click.Option) and not param.help]
+    assert len(list(commands(cli))) >= 20 and missing == []
+
+
+def test_crawl_all_off_a_terminal_says_each_site_as_it_finishes(config_path):
+    process = subprocess.Popen([*MUNIARCHIVE, "crawl", "--all", "--config", str(config_path)], text=True,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=Path(__file__).resolve().parents[1])
+    first = process.stderr.readline()
+    assert first.startswith("binhe-gov: succeeded, ") and "14 articles new" in first
+    assert process.poll() is None  # said before the other three sites were crawled
+    _, rest = process.communicate(timeout=300)
+    lines = [first, *rest.splitlines()]
+    assert [line.split(":")[0] for line in lines] == ["binhe-gov", "changning-gov", "binhe-news", "haigang-gov"]
+    assert all("pages fetched" in line and "log " in line for line in lines) and process.returncode == 0

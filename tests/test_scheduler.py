@@ -231,9 +231,10 @@ def test_editing_the_config_and_restarting_changes_the_jobs_and_nothing_else(tmp
 
     jobs = {job["site"]: job for job in json.loads(cli("jobs", "--config", str(path), "--json").stdout)}
     assert set(jobs) == {"binhe-gov", "binhe-news"}
-    next_gov = datetime.strptime(jobs["binhe-gov"]["next_run"], "%Y-%m-%d %H:%M:%S")
+    next_gov = datetime.fromisoformat(jobs["binhe-gov"]["next_run"])
     assert (next_gov.hour, next_gov.minute) == (3, 30) and next_gov.weekday() < 5
-    assert jobs["binhe-news"]["next_run"].endswith("04:15:00")
+    assert next_gov.utcoffset() == timedelta(hours=8)  # in the config's zone, Asia/Shanghai
+    assert jobs["binhe-news"]["next_run"].endswith("04:15:00+08:00")
     with archive.session() as session:  # the archive kept everything
         assert session.scalar(select(Article.id).order_by(Article.id.desc()).limit(1)) == articles_before
         assert {s.key for s in session.scalars(select(Site))} >= {"binhe-gov"}
