@@ -270,3 +270,22 @@ def test_all_to_stdout_is_refused_in_one_line(tmp_path):
     out = cli("export", "--format", "csv", "--what", "all", "--config", str(tmp_path / "config.yaml"))
     assert out.returncode == 2 and b"--what all (two files) needs a file: give --out PATH" in out.stderr
     assert b"Traceback" not in out.stderr and out.stdout == b""
+
+
+def test_duckdb_reads_every_format_and_joins_attachments_to_their_articles(crawled, config, archive, tmp_path):
+    import duckdb
+
+    attachments = attachments_in(archive)
+    for fmt, reader in (("parquet", "read_parquet"), ("jsonl", "read_json_auto"), ("csv", "read_csv_auto")):
+        out = cli("export", "--format", fmt, "--what", "all", "--out", str(tmp_path / f"all.{fmt}"),
+                  "--config", str(config.path))
+        assert out.returncode == 0, out.stderr
+        articles, files = f"{reader}('{tmp_path}/all.{fmt}')", f"{reader}('{tmp_path}/all.attachments.{fmt}')"
+        with duckdb.connect() as db:
+            assert db.execute(f"select count(*) from {articles}").fetchall() == [(len(crawled),)], fmt
+            joined = db.execute(f"select f.attachment_id, f.text, a.title from {files} f "
+                            f"join {articles} a on a.article_id = f.article_id").fetchall()
+        assert sorted(int(row[0]) for row in joined) == sorted(attachments), fmt
+        for attachment_id, text, title in joined:
+            attachment = attachments[int(attachment_id)]
+            assert (text or "") == (attachment.text or "") and title == crawled[attachment.article_id].title, fmt
