@@ -62,6 +62,18 @@ def tree_rss_bytes(root: int) -> int | None:
     return sum(rss.get(pid, 0) for pid in tree) if root in rss else None
 
 
+def own_peak_rss_mb() -> float:
+    """This process's own peak resident memory. Not getrusage's ru_maxrss: that counts the
+    memory of the parent it was forked from (a test runner, a scheduler) before the exec."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        pass
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
 class TreeMemory(threading.Thread):
     """Samples the crawl's process tree (the crawl and its extraction workers) every
     `interval` s: getrusage gives each process's own peak, not the peak of their sum."""
@@ -113,10 +125,10 @@ class RunRecorder:
         stats["finish_reason"] = reason
         # the spider's own close handler (connected before any extension's) has already
         # shut its extraction worker down, so the worker's memory counts as a child's here
-        stats["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+        stats["peak_rss_mb"] = own_peak_rss_mb()
         stats["worker_peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1)
         self.memory.stopping.set()
-        # sampling may miss a short peak that getrusage saw: the tree held at least the crawl's own
+        # sampling may miss a short peak: the tree held at least the crawl's own
         stats["tree_peak_rss_mb"] = max(round(self.memory.peak / 2**20, 1), stats["peak_rss_mb"])
         stats["failed_urls"] = spider.failures
         stats["extraction_errors"] = spider.extraction_errors
