@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from zoneinfo import ZoneInfo
 
@@ -13,6 +14,17 @@ from archive import Archive
 from archive.models import Article, ArticleVersion, Attachment, Site
 
 CHINA = ZoneInfo("Asia/Shanghai")
+
+
+def wait_for(condition, timeout: float, what: str, interval: float = 0.2):
+    """condition()'s first true value, polled until `timeout` s (for what another process does:
+    a row it writes, its exit); an AssertionError naming `what` past the timeout."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if value := condition():
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out waiting for {what}")
 
 
 def articles_by_url(archive: Archive) -> dict[str, Article]:

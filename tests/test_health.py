@@ -7,7 +7,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -20,7 +19,7 @@ from crawler.config import AlertSettings, load_config
 from crawler.samplesites.server import Fault
 from scheduler.alerts import Alerts
 from scheduler.runner import reconcile_runs, run_crawl
-from tests.helpers import Receiver
+from tests.helpers import Receiver, wait_for
 from tests.test_kill import kill_tree
 
 MUNIARCHIVE = [sys.executable, "-m", "scheduler.cli"]
@@ -169,10 +168,9 @@ def test_a_crawl_killed_with_its_runner_is_recorded_interrupted_with_the_stats_i
             run = session.scalar(select(CrawlRun))
         return run if run is not None and (run.stats or {}).get("requests") else None
 
-    deadline = time.monotonic() + 60
-    while (run := written()) is None:  # the crawl writes its stats every few seconds while it runs
-        assert time.monotonic() < deadline and process.poll() is None, "no stats written while running"
-        time.sleep(0.2)
+    # the crawl writes its stats every few seconds while it runs
+    run = wait_for(lambda: written() or (process.poll() is not None and "exited"), 60, "stats written while running")
+    assert run != "exited", "the crawl ended before it wrote its stats"
     kill_tree(process)  # the runner and the crawl together, as the OOM killer or a power cut would
     assert archive.get_run(run.id).status == "running"
 

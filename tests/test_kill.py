@@ -11,7 +11,6 @@ import random
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import yaml
@@ -20,6 +19,7 @@ from sqlalchemy import func, select
 from archive import Archive
 from archive.models import Article, ArticleVersion, CrawlRun
 from scheduler.runner import reconcile_runs
+from tests.helpers import wait_for
 
 MUNIARCHIVE = [sys.executable, "-m", "scheduler.cli"]
 ROOT = Path(__file__).resolve().parents[1]
@@ -73,8 +73,9 @@ def kill_tree(process: subprocess.Popen) -> None:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(group, signal.SIGKILL)
     process.wait()
-    while any(_processes().get(pid, ("Z",))[0] not in "ZX" for pid in frozen):
-        time.sleep(0.05)  # a killed process takes a moment to tear down its memory
+    # a killed process takes a moment to tear down its memory
+    wait_for(lambda: all(_processes().get(pid, ("Z",))[0] in "ZX" for pid in frozen), 30, "the killed tree to end",
+             interval=0.05)
 
 
 def stored(archive: Archive) -> tuple[set, set]:
@@ -118,9 +119,8 @@ def test_twenty_kills_lose_nothing_store_nothing_twice_and_leave_no_run_running(
         before, runs_before = stored(archive), run_count(archive)
         process = crawl(config, list(ARTICLES)[trial % len(ARTICLES)])
         # the random moment counts from when the run is recorded, however slowly the command starts
-        deadline = time.monotonic() + 60
-        while run_count(archive) == runs_before and process.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.05)
+        wait_for(lambda p=process, n=runs_before: run_count(archive) > n or p.poll() is not None, 60,
+                 "the run's row", interval=0.05)
         try:
             process.wait(rng.uniform(0.0, 3.0))
         except subprocess.TimeoutExpired:

@@ -23,8 +23,8 @@ from crawler.extract.documents import document_text, file_name_and_type
 from crawler.samplesites.content import SampleArticle
 from crawler.samplesites.server import make_docx, make_pdf
 from scheduler.runner import run_crawl
-from tests.helpers import CHINA, Receiver
-from tests.test_scheduler import SchedulerProcess, runs, wait_for, write_config
+from tests.helpers import CHINA, Receiver, wait_for
+from tests.test_scheduler import SchedulerProcess, runs, write_config
 
 ROOT = Path(__file__).resolve().parents[1]
 ATOM = "{http://www.w3.org/2005/Atom}"

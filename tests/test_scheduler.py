@@ -20,7 +20,7 @@ from sqlalchemy import select
 
 from archive import Archive
 from archive.models import AlertIncident, Article, CrawlRun, Site
-from tests.helpers import Receiver
+from tests.helpers import Receiver, wait_for
 
 MUNIARCHIVE = [sys.executable, "-m", "scheduler.cli"]
 ROOT = Path(__file__).resolve().parents[1]
@@ -95,16 +95,6 @@ def runs(db: Path) -> list[CrawlRun]:
             return list(session.scalars(select(CrawlRun).order_by(CrawlRun.id)))
     finally:
         archive.close()
-
-
-def wait_for(condition, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def cli(*args: str) -> subprocess.CompletedProcess:
