@@ -17,7 +17,7 @@ from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
 
-from archive.masking import mask_url as describe_url  # the name the archive's messages use
+from archive.masking import mask_url
 
 WRITER_CACHE_KIB = 128 * 1024
 BUSY_TIMEOUT_MS = 30_000
@@ -38,7 +38,7 @@ def create_archive_engine(url: str, cache_kib: int = WRITER_CACHE_KIB) -> Engine
     try:
         parsed = make_url(url)
     except ArgumentError:
-        raise ArchiveError(f"archive URL {describe_url(url)!r} is not a database URL (e.g. sqlite:///data/muniarchive.db)") from None
+        raise ArchiveError(f"archive URL {mask_url(url)!r} is not a database URL (e.g. sqlite:///data/muniarchive.db)") from None
     path = sqlite_path(url)
     if path is not None:
         if not path.parent.is_dir():  # a mistyped path: not a new empty archive somewhere
@@ -96,7 +96,7 @@ def current_revision(engine: Engine) -> str | None:
 
 def migrate(engine: Engine) -> None:
     """Bring the schema to the newest revision (a no-op when it is there already)."""
-    url = describe_url(str(engine.url))
+    url = mask_url(str(engine.url))
     try:
         with _migration_lock(engine):
             if current_revision(engine) == head_revision():

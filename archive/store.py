@@ -20,9 +20,10 @@ from sqlalchemy import bindparam, delete, func, select, text, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from archive.db import WRITER_CACHE_KIB, ArchiveError, create_archive_engine, describe_url, migrate
+from archive.db import WRITER_CACHE_KIB, ArchiveError, create_archive_engine, migrate
 from archive.dedup import Fingerprint, band_keys, fingerprint
 from archive.index import index_article, unindex_text
+from archive.masking import mask_url
 from archive.models import (
     Article,
     ArticleVersion,
@@ -143,7 +144,7 @@ class Archive:
             with self.sessions.begin() as session:
                 return work(session)
         except OperationalError as exc:
-            raise ArchiveError(f"archive {describe_url(self.url)}: {exc.orig}") from None
+            raise ArchiveError(f"archive {mask_url(self.url)}: {exc.orig}") from None
 
     def _write_retrying(self, work):
         try:
@@ -212,7 +213,7 @@ class Archive:
         def work(session: Session) -> None:
             run = session.get(CrawlRun, run_id)
             if run is None:
-                raise ArchiveError(f"archive {describe_url(self.url)}: no crawl run {run_id}")
+                raise ArchiveError(f"archive {mask_url(self.url)}: no crawl run {run_id}")
             if while_running and run.status != "running":
                 return
             for key, value in fields.items():

@@ -19,7 +19,8 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from archive import Archive, ArchiveError
-from archive.db import describe_url, sqlite_path
+from archive.db import sqlite_path
+from archive.masking import mask_url
 
 PLUGIN = "muniarchive"
 # the hooks scheduler/datasette_plugin.py implements: the file Datasette loads imports them
@@ -103,7 +104,7 @@ def datasette_command(database_url: str, tz: str, host: str, port: int) -> list[
     every table is there), with the reader's view plugged in."""
     path = sqlite_path(database_url)
     if path is None:
-        raise ArchiveError(f"archive {describe_url(database_url)}: serve needs a SQLite archive "
+        raise ArchiveError(f"archive {mask_url(database_url)}: serve needs a SQLite archive "
                            "(Datasette); for PostgreSQL use its own tools")
     Archive(database_url).close()
     folder = Path(tempfile.mkdtemp(prefix="muniarchive-serve-"))
