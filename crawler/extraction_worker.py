@@ -12,7 +12,6 @@ from datetime import datetime
 
 from archive.dedup import fingerprint
 from crawler.extract import ExtractOptions, decode_body, extract_decoded
-from crawler.extract.document import parse, select, squash, text_of
 from textnorm import search_text
 
 _options: ExtractOptions | None = None
@@ -58,23 +57,17 @@ def extract_page(body: bytes, url: str, content_type: str, fetched_at: datetime,
     try:
         decoded = decode_body(body, content_type, options.encoding)
         article = extract_decoded(decoded, url, options)
-        selector = (options.selectors or {}).get("body")
+        # whether the site's selectors.body chose the body (None: no such selector); the
+        # extractor falls back silently when it finds no text there
+        selector_held = article.quality.get("body_from") == "site_selector" if (options.selectors or {}).get(
+            "body") else None
         result = ((decoded.encoding, decoded.step, decoded.declared), article, fingerprint(article.body),
-                  search_text(article.title, article.body), selector_holds_text(decoded.text, selector))
+                  search_text(article.title, article.body), selector_held)
     finally:
         if time_limit:
             signal.setitimer(signal.ITIMER_REAL, 0)
     flag_truncated(article, len(body), page_size)
     return result
-
-
-def selector_holds_text(html: str, selector: str | None) -> bool | None:
-    """Whether `selector` finds an element with text on the page, as the extractor requires
-    of it before it takes the body from there (else it falls back, silently)."""
-    if not selector:
-        return None
-    doc = parse(html)
-    return doc is not None and any(len(squash(text_of(node))) >= 20 for node in select(doc, selector))
 
 
 def flag_truncated(article, parsed: int, page_size: int | None) -> None:
