@@ -196,13 +196,19 @@ def test_a_reader_searches_and_reads_an_article_with_its_attachment_in_chromium(
     base, config = served
     shots = tmp_path / "screenshots"
     shots.mkdir()
+    def screenshot(name: str) -> None:
+        # the viewport, not the full page: a full-page capture resizes the view and waits for a
+        # compositor frame of the whole page, which Chromium has failed to deliver (a 90 s
+        # timeout late in a long CI run, never in the same test alone)
+        page.screenshot(path=str(shots / f"{name}.png"), animations="disabled", caret="initial", scale="css")
+
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page(user_agent="muniarchive-tests", viewport={"width": width, "height": 900})
         page.set_default_timeout(90_000)  # a machine shared with other work can be slow to draw
 
         page.goto(base + "/")
-        page.screenshot(path=str(shots / "home.png"), full_page=True)
+        screenshot("home")
         assert page.locator(".site h3").count() == len(config.sites)
         assert page.locator(".plans tbody tr").count() >= 4
         assert "十四五" in page.locator(".plans").inner_text()
@@ -213,7 +219,7 @@ def test_a_reader_searches_and_reads_an_article_with_its_attachment_in_chromium(
         page.fill("form.search-box input[name=q]", "十五五")
         page.keyboard.press("Enter")
         page.wait_for_load_state()
-        page.screenshot(path=str(shots / "search.png"), full_page=True)
+        screenshot("search")
         results = page.locator("ol.results .result a.title")
         assert set(results.all_inner_texts()) == PERIOD_15
         assert page.locator("ol.results mark").count() >= 3
@@ -222,7 +228,7 @@ def test_a_reader_searches_and_reads_an_article_with_its_attachment_in_chromium(
 
         page.get_by_role("link", name=CONSULTATION).click()
         page.wait_for_load_state()
-        page.screenshot(path=str(shots / "article.png"), full_page=True)
+        screenshot("article")
         title = page.locator("h1.article-title")
         assert title.inner_text() == CONSULTATION
         assert page.locator("dd.published").inner_text() == "2026-10-16 09:00 (UTC+08:00)"
