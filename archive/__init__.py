@@ -6,9 +6,9 @@ crawl's extraction worker) does not bring SQLAlchemy into that process.
 
 from importlib import import_module
 
-__all__ = ["Archive", "ArchiveError", "ArticleData", "CaptureData", "canonical"]
+__all__ = ["Archive", "ArchiveError", "ArticleData", "CaptureData", "RunGoing", "canonical"]
 _WHERE = {"Archive": "archive.store", "ArticleData": "archive.store", "CaptureData": "archive.store",
-          "ArchiveError": "archive.db", "canonical": "archive.urls"}
+          "ArchiveError": "archive.db", "RunGoing": "archive.store", "canonical": "archive.urls"}
 
 
 def __getattr__(name: str):

@@ -21,6 +21,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
 )
+from sqlalchemy import text as sql
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -75,11 +76,15 @@ SUCCEEDED = ("succeeded", "succeeded_with_warnings")
 
 class CrawlRun(Base):
     __tablename__ = "crawl_run"
+    # one site, one run: a second run's row cannot be `running` (it is recorded `skipped`)
+    __table_args__ = (Index("ix_crawl_run_one_running", "site_id", unique=True,
+                            sqlite_where=sql("status = 'running'"), postgresql_where=sql("status = 'running'")),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     site_id: Mapped[int] = mapped_column(ForeignKey("site.id"), index=True)
     started_at: Mapped[datetime] = mapped_column(AwareDateTime, default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(AwareDateTime)
-    # running | succeeded | succeeded_with_warnings | failed | interrupted | timed_out
+    # running | succeeded | succeeded_with_warnings | failed | interrupted | timed_out | skipped
+    # (skipped: not started, another run of the site was going; `error` says which)
     # (with warnings: fetched, but the run's health checks say the site's config looks wrong;
     # `error` holds the reasons)
     status: Mapped[str] = mapped_column(String(20), default="running")

@@ -120,6 +120,15 @@ class ArticleData:
     search_text: SearchText | None = None
 
 
+class RunGoing(ArchiveError):
+    """A run could not start: another run of its site is going. It was recorded `skipped`
+    (run `skipped_run_id`); str() is the one-line reason."""
+
+    def __init__(self, reason: str, skipped_run_id: int):
+        super().__init__(reason)
+        self.skipped_run_id = skipped_run_id
+
+
 class Archive:
     def __init__(self, url: str, *, upgrade: bool = True, cache_kib: int = WRITER_CACHE_KIB):
         self.url = url
@@ -198,14 +207,42 @@ class Archive:
             return session.scalar(select(Site.id).where(Site.key == key))
 
     def start_run(self, site_id: int, pid: int | None = None, log_path: str | None = None,
-                  trigger: str = "manual") -> int:
+                  trigger: str = "manual", *, reconcile: Callable[[], object] | None = None) -> int:
+        """A new `running` run of the site; its id. While another run of the site is going
+        (any machine, any trigger) this one is recorded `skipped` instead and RunGoing raised.
+        `reconcile` is called first when a run is found going, to record runs of dead
+        processes interrupted (scheduler.runner.reconcile_runs), so that a killed crawl does
+        not block its site."""
         def work(session: Session) -> int:
             run = CrawlRun(site_id=site_id, status="running", stats={}, pid=pid, log_path=log_path, trigger=trigger)
             session.add(run)
             session.flush()
             return run.id
 
-        return self._write(work)
+        for last_try in (reconcile is None, True):
+            try:
+                return self._write(work)
+            except IntegrityError:  # the one-running-run-per-site index: a run of the site is going
+                if last_try:
+                    break
+                reconcile()
+        with self.session() as session:
+            going, key = session.execute(select(CrawlRun, Site.key).join(Site).where(
+                CrawlRun.site_id == site_id, CrawlRun.status == "running")).first() or (None, None)
+        if going is None:  # it ended meanwhile
+            return self._write(work)
+        reason = (f"{key}: run {going.id} of this site is going ({going.trigger}, pid {going.owner_pid or going.pid} "
+                  f"on {going.host or 'an unknown host'}, since {going.started_at:%Y-%m-%d %H:%M:%S} UTC); "
+                  "this run is skipped")
+
+        def skipped(session: Session) -> int:
+            run = CrawlRun(site_id=site_id, status="skipped", stats={}, pid=pid, log_path=log_path, trigger=trigger,
+                           finished_at=utcnow(), error=reason)
+            session.add(run)
+            session.flush()
+            return run.id
+
+        raise RunGoing(reason, self._write(skipped))
 
     def update_run(self, run_id: int, *, while_running: bool = False, **fields) -> None:
         """Set fields of a run; with `while_running`, only if it is still running (a crawl's
@@ -226,9 +263,10 @@ class Archive:
             return session.get(CrawlRun, run_id)
 
     def previous_run(self, site_id: int, before_run: int) -> CrawlRun | None:
-        """The site's last run before `before_run`."""
+        """The site's last run before `before_run` that ended: not one still going, nor one skipped."""
         with self.session() as session:
-            return session.scalar(select(CrawlRun).where(CrawlRun.site_id == site_id, CrawlRun.id < before_run)
+            return session.scalar(select(CrawlRun).where(CrawlRun.site_id == site_id, CrawlRun.id < before_run,
+                                                         CrawlRun.status.not_in(("running", "skipped")))
                                   .order_by(CrawlRun.id.desc()).limit(1))
 
     # ---------------------------------------------------------------- the scheduler's lease

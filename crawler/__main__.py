@@ -3,7 +3,7 @@
 Scrapy's reactor cannot restart within a process, so every crawl is a process of its own
 (started by `muniarchive crawl` and by the scheduler). Exit status: 0 succeeded (with or
 without warnings: the run's error says what looks wrong), 1 failed, 2 bad usage or config,
-3 interrupted.
+3 interrupted, 4 skipped: another run of the site is going (this one is recorded `skipped`).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import argparse
 import os
 import sys
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 3
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED, EXIT_SKIPPED = 0, 1, 2, 3, 4
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -29,7 +29,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from scrapy.crawler import CrawlerProcess
 
-    from archive import Archive, ArchiveError
+    from archive import Archive, ArchiveError, RunGoing
     from crawler.config import ConfigError, load_config
     from crawler.settings import crawl_settings
     from crawler.spider import SiteSpider
@@ -39,9 +39,13 @@ def main(argv: list[str] | None = None) -> int:
         site = config.site(args.site)
         archive = Archive(config.database_url)
         site_id = archive.ensure_site(**site.archive_fields())
-        run_id = args.run_id or archive.start_run(site_id, pid=os.getpid(), log_path=args.log_file)
+        run_id = args.run_id or archive.start_run(site_id, pid=os.getpid(), log_path=args.log_file,
+                                                  reconcile=lambda: _reconcile(archive))
         if args.run_id:
             archive.update_run(run_id, pid=os.getpid())
+    except RunGoing as going:
+        print(f"skipped: {going}", file=sys.stderr)
+        return EXIT_SKIPPED
     except (ConfigError, ArchiveError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -71,6 +75,14 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_FAILED
     return {"succeeded": EXIT_OK, "succeeded_with_warnings": EXIT_OK,
             "interrupted": EXIT_INTERRUPTED}.get(status, EXIT_FAILED)
+
+
+def _reconcile(archive) -> None:
+    """Runs left `running` by dead processes recorded interrupted (only when a run of the site
+    is found going: the scheduler's modules are not loaded otherwise)."""
+    from scheduler.runner import reconcile_runs
+
+    reconcile_runs(archive)
 
 
 if __name__ == "__main__":

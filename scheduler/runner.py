@@ -21,7 +21,7 @@ from pathlib import Path
 
 from sqlalchemy import select, update
 
-from archive import Archive
+from archive import Archive, RunGoing
 from archive.db import default_log_dir, sqlite_path
 from archive.models import CrawlRun, SchedulerLease, utcnow
 from crawler.config import DB_ENV, Config
@@ -151,7 +151,10 @@ def run_crawl(config: Config, site_key: str, archive: Archive, *, timeout: float
     site_id = archive.ensure_site(**site.archive_fields())
     log_dir = Path(log_dir or default_log_dir(config.database_url))
     log_dir.mkdir(parents=True, exist_ok=True)
-    run_id = archive.start_run(site_id, trigger=trigger)
+    try:
+        run_id = archive.start_run(site_id, trigger=trigger)
+    except RunGoing as going:  # one site, one run: recorded skipped, nothing started
+        return RunResult(going.skipped_run_id, site.key, "skipped", None, str(going), {}, "")
     log_path = log_dir / f"{site.key}-run{run_id}.log"
     archive.update_run(run_id, log_path=str(log_path))
     # -P: the working folder is not on the crawl's import path, so that a folder there named

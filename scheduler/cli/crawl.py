@@ -29,6 +29,8 @@ from scheduler.cli.common import (
 from scheduler.cli.plans import print_releases
 from scheduler.runner import open_archive, run_crawl
 
+# `crawl` when a site was skipped (a run of it was going) and none failed: as `python -m crawler crawl`
+EXIT_SKIPPED = 4
 # the crawl writes its stats to its run row every 5 s (crawler.extensions): no use reading faster
 PROGRESS_READ_SECONDS = 1.0
 
@@ -80,6 +82,11 @@ def crawl(sites: tuple[str, ...], all_sites: bool, config_path: str, json_output
     finishes. Exits 1 when any crawl did not succeed; a crawl that succeeded with warnings
     (its config looks wrong: see the line printed for it) exits 0.
 
+    One site, one run: while a run of a site is going (the scheduler's, another `crawl`, on
+    any machine sharing the archive) a crawl of it does not start; it is recorded as a run
+    `skipped` with the reason (which run, on which host, since when), and the command exits
+    4 (when nothing failed) at once.
+
     \b
     Example:
       muniarchive crawl binhe-gov --config config.yaml
@@ -101,11 +108,16 @@ def crawl(sites: tuple[str, ...], all_sites: bool, config_path: str, json_output
                           str(r.stats.get("errors", 0)), r.log_path)
         console.print(table)
         for r in results:
-            if r.error:
+            if r.error and r.status != "skipped":
                 warning = "warning: " if r.status == "succeeded_with_warnings" else ""
                 console.print(f"[red]{r.site}[/red]: {warning}{escape(r.error)}")
-    if any(r.status not in SUCCEEDED for r in results):
+    for r in results:
+        if r.status == "skipped":
+            click.echo(f"skipped: {r.error}", err=True)
+    if any(r.status not in (*SUCCEEDED, "skipped") for r in results):
         sys.exit(1)
+    if any(r.status == "skipped" for r in results):
+        sys.exit(EXIT_SKIPPED)
 
 
 @click.command()
