@@ -269,6 +269,16 @@ class Archive:
                                                          CrawlRun.status.not_in(("running", "skipped")))
                                   .order_by(CrawlRun.id.desc()).limit(1))
 
+    def last_run_seconds(self, site_key: str) -> float | None:
+        """How long the site's last run that ran to an outcome took; None if it has none (the
+        scheduler runs the longest first among runs due at once, so the night ends sooner)."""
+        with self.session() as session:
+            row = session.execute(select(CrawlRun.started_at, CrawlRun.finished_at).join(Site).where(
+                Site.key == site_key, CrawlRun.finished_at.is_not(None),
+                CrawlRun.status.not_in(("running", "skipped", "interrupted")))
+                .order_by(CrawlRun.id.desc()).limit(1)).first()
+        return (row.finished_at - row.started_at).total_seconds() if row else None
+
     # ---------------------------------------------------------------- the scheduler's lease
 
     def acquire_lease(self, name: str, holder: str, host: str, pid: int,

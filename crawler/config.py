@@ -271,13 +271,25 @@ class SchedulerSettings(_Strict):
     jitter: Duration = 1800
     # a run missed while the scheduler was down is still made (once) if it restarts within this
     misfire_grace: Duration = 6 * 3600
-    max_parallel_crawls: int = Field(2, ge=1, le=32)
+    # how many crawls run at once: a number, or auto (from the cores and available memory:
+    # scheduler/capacity.py explains the figures)
+    max_parallel_crawls: Literal["auto"] | int = "auto"
+    # all crawls together send at most this many requests a second (null: no cap); kept by
+    # running fewer crawls at once: each sends at most one request every download_delay
+    max_requests_per_second: float | None = Field(20, gt=0)
     # a failed or timed-out scheduled run is tried again this many times, after retry_delay,
     # doubling after each attempt
     run_retries: int = Field(1, ge=0, le=10)
     retry_delay: Duration = 600
     # on SIGTERM/SIGINT, how long running crawls may go on before they are stopped
     stop_grace: Duration = 300
+
+    @field_validator("max_parallel_crawls", mode="before")
+    @classmethod
+    def _auto_or_count(cls, value):
+        if value != "auto" and (isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 256):
+            raise ValueError(f"{value!r} is not auto or a number of crawls from 1 to 256")
+        return value
 
 
 class AlertSettings(_Strict):

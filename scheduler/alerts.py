@@ -7,6 +7,8 @@ shows it fixed:
 - ``empty``       a successful run archived nothing from a site whose recent runs usually did;
 - ``extraction``  too many of a run's article pages could not be extracted (a layout change);
 - ``missed``      a due run was missed beyond the misfire grace (the scheduler was down);
+- ``late``        a due run was still queued (waiting for a crawl slot) at the site's next due
+                  time: more sites are due than the scheduler's crawl slots get through;
 - ``misconfigured`` a run ended succeeded_with_warnings: its health checks say the site's config
                   looks wrong (crawler/health.py); on a site's first run too.
 
@@ -37,6 +39,7 @@ HEADLINES = {
     "empty": "archived nothing new",
     "extraction": "extraction failures (layout changed?)",
     "missed": "scheduled run missed",
+    "late": "scheduled run still queued at its next due time",
     "misconfigured": "config looks wrong",
 }
 
@@ -70,17 +73,18 @@ class Alerts:
 
     # ------------------------------------------------------------------ evaluation
 
-    def after_run(self, run: CrawlRun) -> None:
-        """Open or close the site's incidents from a finished scheduled run, then send what is due."""
-        self._evaluate(run)
+    def after_run(self, run: CrawlRun, late: bool = False) -> None:
+        """Open or close the site's incidents from a finished scheduled run, then send what is due.
+        A run that was `late` (still queued at its next due time) does not close the late incident."""
+        self._evaluate(run, late)
         self._deliver(run.site_id)
 
-    def _evaluate(self, run: CrawlRun) -> None:
+    def _evaluate(self, run: CrawlRun, late: bool = False) -> None:
         if run.status in ("failed", "timed_out"):
             self._open(run.site_id, "failed", f"run {run.status.replace('_', ' ')}: {run.error or 'no error recorded'}",
                        run)
             return
-        if run.status not in SUCCEEDED:  # interrupted by a shutdown: says nothing about the site
+        if run.status not in SUCCEEDED:  # interrupted by a shutdown, or skipped: says nothing about the site
             return
         stats = run.stats or {}
         if run.status == "succeeded_with_warnings":
@@ -103,6 +107,8 @@ class Alerts:
             self._close(run.site_id, "empty", run)
         self._close(run.site_id, "failed", run)
         self._close(run.site_id, "missed", run)
+        if not late:
+            self._close(run.site_id, "late", run)
 
     def _shows_healthy(self, run: CrawlRun) -> bool:
         """Whether a run without warnings could see what the open misconfigured incident is
@@ -118,6 +124,12 @@ class Alerts:
     def missed(self, site_id: int, due: str) -> None:
         self._open(site_id, "missed", f"the run due at {due} was missed beyond the misfire grace "
                                       "(was the scheduler stopped?)", None)
+        self._deliver(site_id)
+
+    def late(self, site_id: int, due: str, waited: str, slots: int) -> None:
+        self._open(site_id, "late", f"the run due at {due} was still queued at its next due time, {waited} later "
+                                    f"(more sites due than {slots} crawl slots get through: see "
+                                    "scheduler.max_parallel_crawls)", None)
         self._deliver(site_id)
 
     def _usually_has_new(self, run: CrawlRun) -> bool:

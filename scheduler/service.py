@@ -5,8 +5,14 @@ and every run's record survive restarts. What DESIGN.md measured, and how it is 
 
 - missed runs: hours of misfire grace plus coalescing, so a scheduler that was down across
   several due times makes exactly one catch-up run when it comes back within the grace;
-- no overlap: max_instances=1 per site job, and the job blocks for the whole crawl (a
-  subprocess, see runner.py), so a run due while the previous one is going is skipped;
+- a job only enqueues its due run; `max_parallel_crawls` worker threads (the crawl slots,
+  scheduler/capacity.py) take runs from the queue: earliest due first, and among runs due at
+  once the site whose last run took longest, so that the night ends sooner. A failed run's
+  retry waits in the queue (not in a slot) until its backoff has passed;
+- no overlap: a run due while the site's previous one is going is skipped; one due while the
+  previous is still queued is coalesced into it and recorded as a `late` incident (more due
+  sites than slots); across processes and machines the archive allows one running run a site;
+- when the queue drains the service logs how long the batch (the night) took;
 - one scheduler per job store: a lease row with a heartbeat; a second scheduler refuses;
 - jobs are module-level functions (`scheduled_crawl`), as the job store pickles them.
 
@@ -22,16 +28,11 @@ import socket
 import threading
 import time
 import uuid
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 
-from apscheduler.events import (
-    EVENT_JOB_MAX_INSTANCES,
-    EVENT_JOB_MISSED,
-    JobExecutionEvent,
-    JobSubmissionEvent,
-)
-from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.events import EVENT_JOB_EXECUTED, EVENT_JOB_MISSED, JobExecutionEvent
+from apscheduler.executors.base import BaseExecutor
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import STATE_STOPPED
@@ -40,6 +41,7 @@ from archive import Archive
 from archive.models import SchedulerLease, utcnow
 from crawler.config import Config, SiteConfig, cron_trigger
 from scheduler.alerts import Alerts
+from scheduler.capacity import crawl_slots
 from scheduler.runner import pid_alive, reconcile_runs, run_crawl
 
 log = logging.getLogger("muniarchive.scheduler")
@@ -66,6 +68,74 @@ class _Scheduler(BackgroundScheduler):
         if self.state == STATE_STOPPED:
             return None
         return super()._process_jobs()
+
+
+@dataclass
+class QueuedRun:
+    """A due run waiting for a crawl slot."""
+
+    site: str
+    due: datetime  # when it came due (a retry keeps its run's)
+    last_seconds: float | None  # how long the site's last run took; None: it has none
+    trigger: str = "schedule"
+    attempt: int = 0
+    not_before: datetime | None = None  # a retry waits for its backoff until then
+    late: bool = False  # it was still queued at the site's next due time
+
+    def ready_at(self) -> datetime:
+        return self.not_before or self.due
+
+    def order(self) -> tuple:
+        # a site never run (its first, deep crawl) counts as the longest
+        return self.due, -(self.last_seconds if self.last_seconds is not None else float("inf")), self.site
+
+
+class RunQueue:
+    """Due runs, one a site, taken earliest due first, then longest last run first."""
+
+    def __init__(self):
+        self._runs: dict[str, QueuedRun] = {}
+
+    def __len__(self) -> int:
+        return len(self._runs)
+
+    def get(self, site: str) -> QueuedRun | None:
+        return self._runs.get(site)
+
+    def put(self, run: QueuedRun) -> None:
+        self._runs[run.site] = run
+
+    def take(self, now: datetime) -> QueuedRun | None:
+        """The next run ready by `now`, removed from the queue; None if none is."""
+        ready = [run for run in self._runs.values() if run.ready_at() <= now]
+        if not ready:
+            return None
+        return self._runs.pop(min(ready, key=QueuedRun.order).site)
+
+    def next_ready(self) -> datetime | None:
+        return min((run.ready_at() for run in self._runs.values()), default=None)
+
+
+class _EnqueueExecutor(BaseExecutor):
+    """The site jobs' executor: a due job only enqueues its run; the crawl slots run it. A
+    run due beyond its misfire grace is reported missed, as APScheduler's own executors do."""
+
+    def __init__(self, enqueue):
+        super().__init__()
+        self._enqueue = enqueue
+
+    def submit_job(self, job, run_times):
+        for run_time in run_times:  # one, coalesced
+            late = datetime.now(UTC) - run_time
+            if job.misfire_grace_time is not None and late > timedelta(seconds=job.misfire_grace_time):
+                code = EVENT_JOB_MISSED
+            else:
+                code = EVENT_JOB_EXECUTED
+                self._enqueue(site_of(job.id), run_time)
+            self._scheduler._dispatch_event(JobExecutionEvent(code, job.id, job._jobstore_alias, run_time))
+
+    def _do_submit_job(self, job, run_times):
+        raise NotImplementedError  # submit_job does it all
 
 
 class SchedulerRefused(Exception):
@@ -120,7 +190,7 @@ def scheduled_crawl(site_key: str) -> None:
     """The job function every site's job calls (module level: the job store pickles a reference)."""
     if _service is None:
         raise RuntimeError("scheduled_crawl runs only inside `muniarchive scheduler start`")
-    _service.run_site(site_key)
+    _service.enqueue(site_key, utcnow())
 
 
 _service: SchedulerService | None = None
@@ -134,9 +204,15 @@ class SchedulerService:
         self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.stopping = threading.Event()   # no new runs, no retries
         self.stop_crawls = threading.Event()  # stop the crawls still running
-        self.crawl_slots = threading.BoundedSemaphore(config.scheduler.max_parallel_crawls)
-        self.active: set[str] = set()
-        self._active_lock = threading.Lock()
+        settings = config.scheduler
+        self.slots, self.slots_reason = crawl_slots(settings.max_parallel_crawls, settings.max_requests_per_second,
+                                                    config.defaults.download_delay)
+        self.queue = RunQueue()
+        self.active: set[str] = set()  # the sites whose crawl is running
+        self._changed = threading.Condition()  # guards queue, active and the batch figures
+        self._workers: list[threading.Thread] = []
+        self._batch_started: float | None = None  # time.monotonic() when the queue last filled from empty
+        self._batch_runs: set[str] = set()
         self.scheduler: BackgroundScheduler | None = None
 
     # ------------------------------------------------------------------ start
@@ -164,13 +240,11 @@ class SchedulerService:
         settings = self.config.scheduler
         self.scheduler = _Scheduler(
             jobstores={"default": job_store(self.archive)},
-            # one thread per site: a job holds its thread for the whole crawl (and its retries);
-            # crawl_slots bounds how many crawls run at once
-            executors={"default": ThreadPoolExecutor(max(1, len(self.config.sites)))},
+            executors={"default": _EnqueueExecutor(self.enqueue)},
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": int(settings.misfire_grace)},
             timezone=self.config.defaults.timezone,
         )
-        self.scheduler.add_listener(self._on_missed, EVENT_JOB_MISSED | EVENT_JOB_MAX_INSTANCES)
+        self.scheduler.add_listener(self._on_missed, EVENT_JOB_MISSED)
         self.scheduler.start(paused=True)
         try:
             changes = self.sync_jobs()
@@ -179,6 +253,10 @@ class SchedulerService:
             self.archive.release_lease(LEASE, self.holder)
             raise
         threading.Thread(target=self._heartbeat, name="lease-heartbeat", daemon=True).start()
+        self._workers = [threading.Thread(target=self._work, name=f"crawl-slot-{n}", daemon=True)
+                         for n in range(self.slots)]
+        for worker in self._workers:
+            worker.start()
         self.scheduler.resume()
         return changes
 
@@ -225,51 +303,110 @@ class SchedulerService:
 
     # ------------------------------------------------------------------ runs
 
-    def run_site(self, site_key: str, trigger: str = "schedule") -> None:
-        """One scheduled run of a site, with its retries."""
+    def enqueue(self, site_key: str, due: datetime) -> None:
+        """A site's run came due (the job store's thread): queue it for a crawl slot."""
         if self.stopping.is_set():
             return
-        with self._active_lock:
-            if site_key in self.active:  # a retry or catch-up of this site is still going
-                log.info("%s: a run is still going; this one is skipped", site_key)
+        last_seconds = self.archive.last_run_seconds(site_key)
+        with self._changed:
+            queued = self.queue.get(site_key)
+            if site_key in self.active:
+                log.info("%s: a due run is skipped: the previous run is still going", site_key)
                 return
-            self.active.add(site_key)
-        try:
-            settings = self.config.scheduler
-            for attempt in range(settings.run_retries + 1):
-                with self.crawl_slots:
+            if queued is not None:  # coalesced into the run still waiting
+                if queued.trigger == "retry":
+                    log.info("%s: the due run is the retry already queued", site_key)
+                    return
+                queued.late = True
+                waited = due - queued.due
+            else:
+                if not self.queue and not self.active:
+                    self._batch_started, self._batch_runs = time.monotonic(), set()
+                self.queue.put(QueuedRun(site_key, due, last_seconds))
+                self._changed.notify()
+                return
+        log.warning("%s: the run due at %s is still queued at its next due time (%s later); queued: %d",
+                    site_key, f"{queued.due:%Y-%m-%d %H:%M:%S %Z}", _duration(waited), len(self.queue))
+        self._in_background(self._late, site_key, queued.due, waited)
+
+    def _late(self, site_key: str, due: datetime, waited: timedelta) -> None:
+        site_id = self.archive.site_id(site_key)
+        if site_id is not None:
+            self.alerts.late(site_id, f"{due:%Y-%m-%d %H:%M:%S %Z}", _duration(waited), self.slots)
+
+    @staticmethod
+    def _in_background(work, *args) -> None:
+        """Alerts away from the job store's thread: a slow alert target must not hold up the schedule."""
+        def run():
+            try:
+                work(*args)
+            except Exception:
+                log.exception("recording an incident failed")
+
+        threading.Thread(target=run, daemon=True).start()
+
+    def _work(self) -> None:
+        """One crawl slot: takes the next ready run from the queue until the service stops."""
+        while True:
+            with self._changed:
+                while True:
                     if self.stopping.is_set():
                         return
-                    log.info("%s: crawl starts (%s)", site_key, trigger)
-                    result = run_crawl(self.config, site_key, self.archive, trigger=trigger, stop=self.stop_crawls)
-                log.info("%s: run %s %s%s", site_key, result.run_id, result.status,
-                         f": {result.error}" if result.error else "")
-                retrying = result.status in ("failed", "timed_out") and attempt < settings.run_retries
-                if not retrying:
-                    if result.status != "interrupted":
-                        self.alerts.after_run(self.archive.get_run(result.run_id))
-                    return
-                delay = settings.retry_delay * 2 ** attempt
-                log.info("%s: retry %d of %d in %g s", site_key, attempt + 1, settings.run_retries, delay)
-                trigger = "retry"
-                if self.stopping.wait(delay):
-                    return
-        except Exception:
-            log.exception("%s: the scheduled run failed", site_key)
-        finally:
-            with self._active_lock:
-                self.active.discard(site_key)
+                    now = utcnow()
+                    run = self.queue.take(now)
+                    if run is not None:
+                        self.active.add(run.site)
+                        break
+                    ready = self.queue.next_ready()
+                    # woken by a new run; a retry's backoff, or a stop, is seen within the second
+                    self._changed.wait(1 if ready is None else min(1, max(0.01, (ready - now).total_seconds())))
+            retry = None
+            try:
+                retry = self._run(run)
+            except Exception:
+                log.exception("%s: the scheduled run failed", run.site)
+            finally:
+                with self._changed:
+                    self.active.discard(run.site)
+                    self._batch_runs.add(run.site)
+                    if retry is not None and not self.stopping.is_set():
+                        self.queue.put(retry)
+                        self._changed.notify()
+                    elif not self.queue and not self.active and self._batch_started is not None:
+                        took = timedelta(seconds=time.monotonic() - self._batch_started)
+                        log.info("queue drained: %d sites run in %s (%d crawl slots)", len(self._batch_runs),
+                                 _duration(took), self.slots)
+                        self._batch_started = None
 
-    def _on_missed(self, event: JobExecutionEvent | JobSubmissionEvent) -> None:
+    def _run(self, run: QueuedRun) -> QueuedRun | None:
+        """One attempt of a due run; the retry to queue, if the run failed and retries are left."""
+        settings = self.config.scheduler
+        log.info("%s: crawl starts (%s)", run.site, run.trigger)
+        result = run_crawl(self.config, run.site, self.archive, trigger=run.trigger, stop=self.stop_crawls)
+        log.info("%s: run %s %s%s", run.site, result.run_id, result.status, f": {result.error}" if result.error else "")
+        if result.status == "skipped":  # a run of the site going elsewhere (a manual crawl, another node)
+            return None
+        if result.status in ("failed", "timed_out") and run.attempt < settings.run_retries:
+            delay = settings.retry_delay * 2 ** run.attempt
+            log.info("%s: retry %d of %d in %g s", run.site, run.attempt + 1, settings.run_retries, delay)
+            return replace(run, trigger="retry", attempt=run.attempt + 1,
+                           not_before=utcnow() + timedelta(seconds=delay))
+        if result.status != "interrupted":
+            self.alerts.after_run(self.archive.get_run(result.run_id), late=run.late)
+        return None
+
+    @property
+    def queued(self) -> int:
+        with self._changed:
+            return len(self.queue)
+
+    def _on_missed(self, event: JobExecutionEvent) -> None:
         site_key = site_of(event.job_id)
-        if event.code == EVENT_JOB_MAX_INSTANCES:
-            log.info("%s: a due run is skipped: the previous run is still going", site_key)
-            return
         due = event.scheduled_run_time.strftime("%Y-%m-%d %H:%M:%S %Z")
         log.warning("%s: the run due at %s was missed beyond the misfire grace", site_key, due)
         site_id = self.archive.site_id(site_key)
         if site_id is not None:
-            self.alerts.missed(site_id, due)
+            self._in_background(self.alerts.missed, site_id, due)
 
     # ------------------------------------------------------------------ stop
 
@@ -292,7 +429,17 @@ class SchedulerService:
         if self.active:
             log.info("stopping the crawls still running: %s", ", ".join(sorted(self.active)))
             self.stop_crawls.set()
+        for worker in self._workers:
+            worker.join()
+        if self.queue:
+            log.info("stopping: %d due runs were still queued: dropped (each site runs at its next due time)",
+                     len(self.queue))
         self.scheduler.shutdown(wait=True)
         self.archive.release_lease(LEASE, self.holder)
         _service = None
         log.info("scheduler stopped")
+
+
+def _duration(value: timedelta) -> str:
+    """h:mm:ss, whole seconds."""
+    return str(timedelta(seconds=round(value.total_seconds())))

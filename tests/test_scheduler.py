@@ -341,3 +341,77 @@ def test_doctor_checks_config_archive_and_sites(tmp_path, sample_sites):
     result = cli("doctor", "--config", str(broken))
     assert result.returncode == 1
     assert "scheduler.jitter: 'soon' is not a duration" in result.stdout
+
+
+def overlap(recorded: list[CrawlRun]) -> int:
+    """The most runs that were going at one moment, from their rows' start and finish times."""
+    events = sorted([(r.started_at, 1) for r in recorded] + [(r.finished_at, -1) for r in recorded])
+    most = going = 0
+    for _, change in events:  # at a tie a finish (-1) sorts first: a slot handed on is not an overlap
+        going += change
+        most = max(most, going)
+    return most
+
+
+def test_due_runs_wait_in_a_queue_for_the_crawl_slots_and_the_drained_queue_is_reported(tmp_path, sample_sites):
+    schedule, _ = seconds_ahead(12)
+    sites = ["binhe-gov", "binhe-news", "changning-gov", "haigang-gov"]
+    config = write_config(tmp_path / "config.yaml", sample_sites, sites, schedule, {"max_parallel_crawls": 2})
+    for key in sites:
+        sample_sites.sites[key].delay = 0.2  # crawls of a few seconds: they meet in the slots
+    scheduler = SchedulerProcess(config)
+    assert "crawl slots: 2 (scheduler.max_parallel_crawls;" in scheduler.out
+    wait_for(lambda: "queue drained" in scheduler.err, 400, "the queue to drain")
+    scheduler.stop()
+    recorded = runs(tmp_path / "archive.db")
+    assert sorted(r.site_id for r in recorded) == [1, 2, 3, 4] and all(r.status == "succeeded" for r in recorded)
+    assert overlap(recorded) == 2  # never more than the two slots, and both used
+    assert "queue drained: 4 sites run in 0:0" in scheduler.err
+
+
+def test_a_retry_waits_for_its_backoff_without_holding_a_crawl_slot(tmp_path, sample_sites):
+    schedule, _ = seconds_ahead(12)
+    config = write_config(tmp_path / "config.yaml", sample_sites, ["binhe-gov", "binhe-news"], schedule,
+                          {"max_parallel_crawls": 1, "run_retries": 1, "retry_delay": 5})
+    sample_sites.take_down("binhe-gov")  # never run, both: taken by key, binhe-gov first
+    scheduler = SchedulerProcess(config)
+    wait_for(lambda: len([r for r in runs(tmp_path / "archive.db") if r.finished_at]) == 3, 300, "three runs")
+    scheduler.stop()
+    first, other, retry = runs(tmp_path / "archive.db")
+    assert (first.site_id, first.trigger, first.status) == (1, "schedule", "failed")
+    assert (other.site_id, other.trigger, other.status) == (2, "schedule", "succeeded")
+    assert (retry.site_id, retry.trigger, retry.status) == (1, "retry", "failed")
+    # the one slot ran binhe-news during binhe-gov's backoff
+    assert other.started_at < first.finished_at + timedelta(seconds=5)
+    assert retry.started_at >= max(other.finished_at, first.finished_at + timedelta(seconds=5))
+
+
+def test_a_run_still_queued_at_its_next_due_time_is_a_late_incident(tmp_path, sample_sites, receiver):
+    config = write_config(tmp_path / "config.yaml", sample_sites, ["binhe-gov", "binhe-news"], "*/4 * * * * *",
+                          {"max_parallel_crawls": 1}, alerts={"urls": [f"json://127.0.0.1:{receiver.port}/hook"]})
+    sample_sites.sites["binhe-gov"].delay = 1.0  # its crawl spans several due times; binhe-news waits
+    scheduler = SchedulerProcess(config)
+    db = tmp_path / "archive.db"
+
+    def late_incidents():
+        archive = Archive(f"sqlite:///{db}")
+        try:
+            with archive.session() as session:
+                return session.execute(select(Site.key, AlertIncident.reason).join(Site)
+                                       .where(AlertIncident.kind == "late")).all()
+        finally:
+            archive.close()
+
+    incidents = wait_for(late_incidents, 60, "a late incident")
+    wait_for(lambda: receiver.received, 20, "its alert")
+    scheduler.stop()
+    key, reason = incidents[0]
+    assert key == "binhe-news"
+    assert "still queued at its next due time, 0:00:04 later" in reason and "1 crawl slots" in reason
+    assert "[muniarchive] binhe-news: scheduled run still queued at its next due time" in [
+        m["title"] for m in receiver.received]
+    assert "binhe-news: the run due at" in scheduler.err and "is still queued at its next due time" in scheduler.err
+    recorded = runs(db)
+    assert overlap([r for r in recorded if r.finished_at]) == 1
+    status = {row["site"]: row for row in json.loads(cli("status", "--config", str(config), "--json").stdout)}
+    assert "late" in [i["kind"] for i in status["binhe-news"]["open_incidents"]]

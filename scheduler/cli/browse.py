@@ -72,7 +72,8 @@ def status(config_path: str, json_output: bool) -> None:
 
     Incidents are what the scheduler alerts on: failed (a run failed or timed out), empty (a
     site that usually has new articles had none), extraction (too many pages could not be
-    extracted: a layout change?), missed (a run missed beyond the misfire grace),
+    extracted: a layout change?), missed (a run missed beyond the misfire grace), late (a
+    due run still queued for a crawl slot at its next due time),
     misconfigured (a run succeeded with warnings). The last run's warning is the verdict:
     `warning: 0 of 75 links match article_pattern on …`.
 

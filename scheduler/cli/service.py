@@ -36,8 +36,13 @@ def scheduler_start(config_path: str) -> None:
     archive refuses), syncs one job per site from the config (new sites added, changed
     schedules rescheduled, removed sites removed) and says what changed. A run missed
     while the scheduler was down is made up once if it comes back within
-    scheduler.misfire_grace. SIGTERM or Ctrl-C: no new runs; running crawls get
-    scheduler.stop_grace to finish, then are stopped and recorded as interrupted.
+    scheduler.misfire_grace. Due runs wait in a queue for one of the crawl slots
+    (scheduler.max_parallel_crawls, auto: from the cores and memory; fewer if
+    scheduler.max_requests_per_second needs it): earliest due first, then the site whose
+    last run took longest. A run still queued at its site's next due time is a `late`
+    incident; when the queue drains the log says how many sites ran and how long it took.
+    SIGTERM or Ctrl-C: no new runs; running crawls get scheduler.stop_grace to finish,
+    then are stopped and recorded as interrupted.
 
     \b
     Example:
@@ -63,6 +68,7 @@ def scheduler_start(config_path: str) -> None:
     signal.signal(signal.SIGINT, lambda *_: service.stop())
     tz = config.defaults.timezone
     click.echo(f"scheduler started: {len(config.sites)} sites, archive {mask_url(archive.url)}, time zone {tz}")
+    click.echo(f"crawl slots: {service.slots} ({service.slots_reason})")
     click.echo("alerts to: " + (", ".join(service.alerts.targets) or "nobody "
                                 "(no alerts.urls in the config)"))
     click.echo("jobs: " + ("; ".join(changes) if changes else "unchanged"))
