@@ -395,11 +395,6 @@ class SchedulerService:
             self.alerts.after_run(self.archive.get_run(result.run_id), late=run.late)
         return None
 
-    @property
-    def queued(self) -> int:
-        with self._changed:
-            return len(self.queue)
-
     def _on_missed(self, event: JobExecutionEvent) -> None:
         site_key = site_of(event.job_id)
         due = event.scheduled_run_time.strftime("%Y-%m-%d %H:%M:%S %Z")
