@@ -8,11 +8,12 @@ fetches, decodes, extracts, cleans and archives every article. Then a bare Scrap
 also in its own process with the same politeness settings, fetches the same URLs and does
 nothing with them. Pages per second come from Scrapy's own clock (elapsed_time_seconds).
 Memory is sampled from /proc while each crawl runs (benchmarks/proctree.py): the peak of each
-process of ours (the crawl process, its extraction worker if one ran, multiprocessing's
-resource tracker) and of the bare spider, and the most each crawl held at one time, all its
-processes together. Each round also prints both runs' whole time, process start to exit: ours
+process of ours (the crawl process, its extraction worker if one ran) and of the bare spider,
+and the most each crawl held at one time, all its processes together. Each round also prints both runs' whole time, process start to exit: ours
 includes the indexing (search rows, LSH bands, stories) it does once the fetching is done.
-Targets (issue 2): ours >= 0.7 x the bare spider's pages/s; ours < 300 MB peak.
+Targets (issue 2): ours >= 0.7 x the bare spider's pages/s; ours < 300 MB peak. Each round
+also says in how many batches the worker's results reached our reactor (one per page when
+the worker is the slower side, fewer when the reactor is busy).
 
 The nothing-new scenario is most of a night's sites: a site crawled once already (not timed)
 is crawled again and has nothing new, so the crawl reads robots.txt and the first list page,
@@ -131,7 +132,9 @@ def crawl_once(args, round_number: int) -> tuple[dict, dict, float]:
         print(f"round {round_number}: ours {our['responses'] / our['elapsed']:.1f} pages/s, "
               f"bare {bare['responses'] / bare['elapsed']:.1f} pages/s; whole runs (process start to exit, "
               f"ours with its indexing after the fetch): ours {whole:.1f} s, bare {bare['whole']:.1f} s; "
-              f"peak memory: ours {describe(our['processes'])}; bare {bare['peak_rss_mb']:.0f} MB", flush=True)
+              f"peak memory: ours {describe(our['processes'])}; bare {bare['peak_rss_mb']:.0f} MB; "
+              f"extraction results reached our reactor in {ours.stats.get('extraction_deliveries')} batches "
+              f"for {ours.stats['articles_new']} articles", flush=True)
         return our, bare, (tmp / "archive.db").stat().st_size / 2**20
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from crawler.workers import WorkerFault
+
 if TYPE_CHECKING:  # the extraction worker imports describe_exception: no SQLAlchemy there
     from archive import ArticleData, CaptureData
 
@@ -25,8 +27,8 @@ QUIET_FAULTS = {
 def describe_exception(exc: BaseException, message: str | None = None) -> str:
     """`Class: message`, never empty: an exception without a message says what it means.
     A page the extraction worker failed on has the worker's own description."""
-    if description := getattr(exc, "description", None):
-        return description
+    if isinstance(exc, WorkerFault):
+        return exc.description
     name = type(exc).__name__
     message = (str(exc) if message is None else message).strip()
     if not message:
