@@ -5,7 +5,6 @@ outcome and health when the spider closes."""
 from __future__ import annotations
 
 import os
-import resource
 import threading
 from pathlib import Path
 
@@ -14,6 +13,7 @@ from scrapy.crawler import Crawler
 from twisted.internet import task, threads
 
 from archive.models import utcnow
+from crawler.workers import own_peak_rss_mb
 
 
 def run_stats(stats: dict) -> dict:
@@ -40,59 +40,38 @@ def run_stats(stats: dict) -> dict:
     }
 
 
-def tree_rss_bytes(root: int) -> int | None:
-    """Resident memory of a process and all its descendants now (Linux /proc), or None."""
-    page = os.sysconf("SC_PAGE_SIZE")
-    parent_of, rss = {}, {}
-    try:
-        entries = [p for p in Path("/proc").iterdir() if p.name.isdigit()]
-    except OSError:
-        return None
-    for entry in entries:
+def rss_bytes(pids) -> int:
+    """Resident memory of these processes now (Linux /proc; one that has ended counts 0)."""
+    total = 0
+    for pid in pids:
         try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
-            continue  # ended meanwhile
-        parent_of[int(entry.name)], rss[int(entry.name)] = int(fields[1]), int(fields[21]) * page
-    tree, frontier = {root}, [root]
-    while frontier:
-        children = [pid for pid, parent in parent_of.items() if parent in frontier and pid not in tree]
-        tree.update(children)
-        frontier = children
-    return sum(rss.get(pid, 0) for pid in tree) if root in rss else None
-
-
-def own_peak_rss_mb() -> float:
-    """This process's own peak resident memory. Not getrusage's ru_maxrss: that counts the
-    memory of the parent it was forked from (a test runner, a scheduler) before the exec."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return round(int(line.split()[1]) / 1024, 1)
-    except OSError:
-        pass
-    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+            total += int(Path(f"/proc/{pid}/statm").read_text().split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+    return total * os.sysconf("SC_PAGE_SIZE")
 
 
 class TreeMemory(threading.Thread):
-    """Samples the crawl's process tree (the crawl and its extraction workers) every
-    `interval` s: getrusage gives each process's own peak, not the peak of their sum."""
+    """Samples the crawl's processes (the crawl and its extraction workers, `pids()`) every
+    `interval` s: each process's own peak is known, not the peak of their sum. The workers
+    are the crawl's only children, so their pids are asked for, not searched for in /proc
+    (which holds every process of the machine)."""
 
-    def __init__(self, interval: float = 0.2):
+    def __init__(self, pids, interval: float = 0.2):
         super().__init__(name="tree-memory", daemon=True)
-        self.interval, self.peak = interval, 0
+        self.pids, self.interval, self.peak = pids, interval, 0
         self.stopping = threading.Event()
 
     def run(self) -> None:
         while not self.stopping.wait(self.interval):
-            self.peak = max(self.peak, tree_rss_bytes(os.getpid()) or 0)
+            self.peak = max(self.peak, rss_bytes([os.getpid(), *self.pids()]))
 
 
 class RunRecorder:
     def __init__(self, crawler: Crawler):
         self.crawler = crawler
         self.status: str | None = None
-        self.memory = TreeMemory()
+        self.memory = TreeMemory(lambda: crawler.spider.extractor.pids())
         self.interval = crawler.settings.getfloat("RUN_STATS_INTERVAL", 5.0)
         self.progress: task.LoopingCall | None = None
 
@@ -124,9 +103,13 @@ class RunRecorder:
         stats.update(spider.health.stats())
         stats["finish_reason"] = reason
         # the spider's own close handler (connected before any extension's) has already
-        # shut its extraction worker down, so the worker's memory counts as a child's here
+        # stopped its extraction workers, each reporting its own peak as it went
         stats["peak_rss_mb"] = own_peak_rss_mb()
-        stats["worker_peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1)
+        workers = spider.extractor
+        stats["extraction_workers_started"] = workers.started
+        stats["worker_peak_rss_mb"] = max(workers.peaks) if workers.peaks else None
+        # how many times results from the workers woke the reactor: fewer than pages when busy
+        stats["extraction_deliveries"] = workers.deliveries
         self.memory.stopping.set()
         # sampling may miss a short peak: the tree held at least the crawl's own
         stats["tree_peak_rss_mb"] = max(round(self.memory.peak / 2**20, 1), stats["peak_rss_mb"])

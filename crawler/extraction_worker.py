@@ -1,28 +1,41 @@
 """The extraction worker process of a crawl: decode and extract pages off the reactor.
 
-Kept apart from crawler.spider so that a worker imports the extractor and the dedup
-fingerprint alone (not Scrapy): it is spawned, and everything it imports is memory it holds.
+Started by crawler.workers (`python -c "…serve()"`), it imports the extractor, the dedup
+fingerprint and the search text alone (not Scrapy, not SQLAlchemy): everything it imports is
+memory it holds. It reads (job id, task, arguments) frames on stdin and writes (job id, ok,
+result or error) frames on stdout, one per page as soon as it is done, in order; results are
+plain data, so that the crawl process need not import the extractor to read them.
 """
 
 from __future__ import annotations
 
 import signal
+import sys
 from dataclasses import replace
 from datetime import datetime
 
 from archive.dedup import fingerprint
+from crawler.clean.boilerplate import compile_rules
 from crawler.extract import ExtractOptions, decode_body, extract_decoded
+from crawler.extract.documents import document_text
+from crawler.extract.govfields import FIELDS as DOCUMENT_FIELDS
+from crawler.items import describe_exception
+from crawler.workers import ExtractionTimeout, own_peak_rss_mb, parsed_part, read_frame, write_frame
 from textnorm import search_text
+
+__all__ = ["ExtractionTimeout", "extract_page", "parsed_part", "serve", "start"]
 
 _options: ExtractOptions | None = None
 
 
-class ExtractionTimeout(Exception):
-    """A page's extraction ran past the crawl's per-page time limit."""
-
-
 def _too_slow(signum, frame):
     raise ExtractionTimeout("extraction ran past the per-page time limit")
+
+
+def options_of(spec: dict) -> ExtractOptions:
+    """A site's ExtractOptions from crawler.workers.site_options."""
+    return ExtractOptions(selectors=spec["selectors"], encoding=spec["encoding"], collect_links=spec["collect_links"],
+                          rules=compile_rules(spec["boilerplate"]))
 
 
 def start(options: ExtractOptions) -> None:
@@ -30,15 +43,6 @@ def start(options: ExtractOptions) -> None:
     global _options
     _options = options
     signal.signal(signal.SIGALRM, _too_slow)
-
-
-def parsed_part(body: bytes, limit: int) -> bytes:
-    """The first `limit` bytes of a page, cut before a tag so that no character is split:
-    '<' is never part of a multi-byte character in UTF-8, GBK or Big5."""
-    if len(body) <= limit:
-        return body
-    cut = body.rfind(b"<", 0, limit)
-    return body[:cut if cut > 0 else limit]
 
 
 def extract_page(body: bytes, url: str, content_type: str, fetched_at: datetime, time_limit: float = 0,
@@ -70,9 +74,55 @@ def extract_page(body: bytes, url: str, content_type: str, fetched_at: datetime,
     return result
 
 
+def article_fields(extracted, fingerprint=None, text=None) -> dict:
+    """An extracted Article as the fields of archive.ArticleData."""
+    pt = extracted.publish_time
+    return dict(
+        title=extracted.title, body=extracted.body, publish_time=pt.value if pt else None,
+        publish_time_precision=pt.precision if pt else None, publish_time_origin=extracted.publish_time_origin,
+        source=extracted.source, reporters=extracted.reporters, photographers=extracted.photographers,
+        editors=extracted.editors, original_title=extracted.original_title, quality=extracted.quality,
+        fingerprint=fingerprint, search_text=text, **{name: getattr(extracted, name) for name in DOCUMENT_FIELDS},
+    )
+
+
+def page_record(*args):
+    """extract_page as plain data for the crawl: (decoded info, archive.ArticleData fields,
+    the page's links, whether selectors.body held)."""
+    decoded_info, article, page_fingerprint, text, selector_held = extract_page(*args)
+    return decoded_info, article_fields(article, page_fingerprint, text), list(article.links), selector_held
+
+
 def flag_truncated(article, parsed: int, page_size: int | None) -> None:
     """Say in the article's quality that only part of its page was parsed (parsed_part)."""
     if page_size and page_size > parsed:
         article.quality["truncated"] = {"parsed_bytes": parsed, "page_bytes": page_size}
         article.quality.setdefault("warnings", []).append(
             f"only the first {parsed} of {page_size} bytes were parsed (extraction size limit)")
+
+
+TASKS = {"page": page_record, "document": document_text}
+
+
+def serve() -> None:
+    """The worker's loop: the site's options, then jobs until stdin closes; last, its own
+    peak memory."""
+    # the crawl process decides when its worker stops (Ctrl-C or SIGTERM reach the whole
+    # process group: the pages under way are finished, not failed); if the crawl dies, its
+    # end of the pipe closes and the worker ends after the page it is on
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    jobs, results = sys.stdin.buffer, sys.stdout.buffer
+    sys.stdout = sys.stderr  # a stray print must not break the frames
+    start(options_of(read_frame(jobs)))
+    while True:
+        try:
+            job_id, task, args = read_frame(jobs)
+        except EOFError:
+            break
+        try:
+            reply = (job_id, True, TASKS[task](*args))
+        except Exception as exc:  # the crawl stores the page all the same, with this reason
+            reply = (job_id, False, describe_exception(exc))
+        write_frame(results, reply)
+    write_frame(results, ("stopped", own_peak_rss_mb()))

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from archive import ArticleData, CaptureData
+from crawler.workers import WorkerFault
+
+if TYPE_CHECKING:  # the extraction worker imports describe_exception: no SQLAlchemy there
+    from archive import ArticleData, CaptureData
 
 # how many failed URLs and extraction errors a run's stats list (all are counted)
 MAX_RECORDED_FAILURES = 200
@@ -17,12 +21,14 @@ QUIET_FAULTS = {
     "ConnectionLost": "the connection was lost",
     "DownloadTimeoutError": "no answer within the download timeout",
     "TimeoutError": "no answer within the download timeout",
-    "BrokenProcessPool": "the extraction worker process died",
 }
 
 
 def describe_exception(exc: BaseException, message: str | None = None) -> str:
-    """`Class: message`, never empty: an exception without a message says what it means."""
+    """`Class: message`, never empty: an exception without a message says what it means.
+    A page the extraction worker failed on has the worker's own description."""
+    if isinstance(exc, WorkerFault):
+        return exc.description
     name = type(exc).__name__
     message = (str(exc) if message is None else message).strip()
     if not message:
@@ -69,4 +75,6 @@ class FailedUrlItem:
 def failed_article(error: str) -> ArticleData:
     """The record of a page whose extraction raised: no fields, the error in its quality;
     `muniarchive reprocess` tries it again from the stored capture."""
+    from archive import ArticleData
+
     return ArticleData(title=None, body=None, quality={"extraction_error": error})

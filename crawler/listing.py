@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from urllib.parse import parse_qs, urlencode, urljoin, urlsplit, urlunsplit
 
 from crawler.config import Pagination
-from crawler.extract import find_links
+from crawler.extract.document import find_links
 
 _CREATE_PAGE = re.compile(r"(?<!function )createPageHTML\s*\(([^()]*)\)")
 _NUMBER_VARIABLE = re.compile(r"\b(\w+)\s*[=:]\s*['\"]?(\d+)['\"]?\s*[;,\n}]")

@@ -17,30 +17,20 @@ from archive import Archive, ArticleData, CaptureData
 from archive.dedup import fingerprint as fingerprint_of
 from archive.models import Article, Capture, Site
 from archive.store import NEW, UNCHANGED, UPDATED
-from crawler.clean.boilerplate import compile_rules
 from crawler.config import Config, SiteConfig
 from crawler.extract import ExtractOptions, extract_article, extract_from_text
 from crawler.extract.article import Article as Extracted
-from crawler.extract.govfields import FIELDS as DOCUMENT_FIELDS
-from crawler.extraction_worker import flag_truncated, parsed_part
+from crawler.extraction_worker import article_fields, flag_truncated, options_of
 from crawler.settings import EXTRACT_MAX_BYTES
+from crawler.workers import parsed_part, site_options
 
 
 def extract_options(site: SiteConfig, collect_links: bool = False) -> ExtractOptions:
-    return ExtractOptions(selectors=site.selectors.model_dump(), encoding=site.encoding, collect_links=collect_links,
-                          rules=compile_rules([rule.model_dump() for rule in site.boilerplate]))
+    return options_of(site_options(site, collect_links))
 
 
 def article_data(extracted: Extracted, fingerprint=None, text=None) -> ArticleData:
-    pt = extracted.publish_time
-    return ArticleData(
-        title=extracted.title, body=extracted.body, publish_time=pt.value if pt else None,
-        publish_time_precision=pt.precision if pt else None, publish_time_origin=extracted.publish_time_origin,
-        source=extracted.source, reporters=extracted.reporters, photographers=extracted.photographers,
-        editors=extracted.editors,
-        original_title=extracted.original_title, quality=extracted.quality, fingerprint=fingerprint,
-        search_text=text, **{name: getattr(extracted, name) for name in DOCUMENT_FIELDS},
-    )
+    return ArticleData(**article_fields(extracted, fingerprint, text))
 
 
 @dataclass

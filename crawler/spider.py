@@ -11,11 +11,7 @@ incomplete nor counts as new on the list that shows it.
 
 from __future__ import annotations
 
-import asyncio
-import multiprocessing
 import os
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from datetime import UTC, datetime
 
 import scrapy
@@ -24,11 +20,10 @@ from scrapy.exceptions import IgnoreRequest
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
-from archive import Archive, CaptureData
-from crawler import extraction_worker
+from archive import Archive, ArticleData, CaptureData
 from crawler.config import Config, Pagination, SiteConfig, site_config_hash, url_pattern
-from crawler.extract import decode_body
-from crawler.extract.documents import document_text, file_name_and_type
+from crawler.extract.decode import decode_body
+from crawler.extract.documents import file_name_and_type
 from crawler.health import RunHealth
 from crawler.items import (
     MAX_RECORDED_FAILURES,
@@ -40,8 +35,8 @@ from crawler.items import (
 )
 from crawler.listing import ListRequest, advertised_pages, first_request, parse_list_page
 from crawler.middlewares import OffsiteRedirect, SiteBounds
-from crawler.offline import article_data, extract_options
 from crawler.settings import EXTRACT_MAX_BYTES, EXTRACT_TIME_LIMIT
+from crawler.workers import ExtractionWorkers, parsed_part, site_options
 
 
 def permanent_failure(failure: Failure) -> bool:
@@ -80,7 +75,6 @@ class SiteSpider(scrapy.Spider):
         self.article_re = url_pattern(site.article_pattern)
         self.attachment_re = url_pattern(site.attachment_pattern)
         self.bounds = SiteBounds([u for u, _ in site.columns()], site.allowed_domains)
-        self.options = extract_options(site, collect_links=True)
         self.attachment_max_bytes = int(config.defaults.max_attachment_mb * 1024 * 1024)
         previous = archive.previous_run(site_id, run_id)
         previous_stats = (previous.stats or {}) if previous else {}
@@ -95,54 +89,24 @@ class SiteSpider(scrapy.Spider):
         self.extraction_errors: list[dict] = []
         self.run_status: str | None = None
         self.extract_max_bytes, self.extract_time_limit = EXTRACT_MAX_BYTES, EXTRACT_TIME_LIMIT
-        self.extractor = self._new_extractor()
+        # started when the first page needs one: a crawl that finds nothing new starts none.
+        # A core is left to the reactor and the writer, at most 4 workers (each holds a parse);
+        # one stuck on a page far past the time limit (where SIGALRM cannot reach) is killed
+        self.extractor = ExtractionWorkers(site_options(site, collect_links=True),
+                                           max_workers=max(1, min(4, (os.cpu_count() or 2) - 1)),
+                                           stuck_after=2 * self.extract_time_limit + 10, logger=self.logger)
 
     @classmethod
     def from_crawler(cls, crawler, *args, **kwargs):
         spider = super().from_crawler(crawler, *args, **kwargs)
         spider.extract_max_bytes = crawler.settings.getint("EXTRACT_MAX_BYTES", EXTRACT_MAX_BYTES)
         spider.extract_time_limit = crawler.settings.getfloat("EXTRACT_TIME_LIMIT", EXTRACT_TIME_LIMIT)
+        spider.extractor.stuck_after = 2 * spider.extract_time_limit + 10
         crawler.signals.connect(spider.request_dropped, signal=signals.request_dropped)
         return spider
 
-    def _new_extractor(self) -> ProcessPoolExecutor:
-        # spawned, not forked: the crawl process already runs threads (reactor, archive writer);
-        # a core is left to the reactor and the writer, at most 4 workers (each holds a parse)
-        return ProcessPoolExecutor(max_workers=max(1, min(4, (os.cpu_count() or 2) - 1)),
-                                   mp_context=multiprocessing.get_context("spawn"),
-                                   initializer=extraction_worker.start, initargs=(self.options,))
-
     def closed(self, reason: str) -> None:
-        self.extractor.shutdown(wait=True, cancel_futures=True)
-
-    async def in_worker(self, fn, *args):
-        """fn(*args) in an extraction worker, awaited without blocking the reactor.
-
-        A worker that overruns the time limit by far (stuck where SIGALRM cannot reach, in C
-        code) or dies is killed with its pool; pages the pool was holding are tried once more
-        in a new one, so only the page at fault fails.
-        """
-        deadline = 2 * self.extract_time_limit + 10
-        for attempt in (1, 2):
-            pool = self.extractor
-            try:
-                return await asyncio.wait_for(asyncio.wrap_future(pool.submit(fn, *args)), deadline)
-            except TimeoutError:
-                self._replace_extractor(pool)
-                raise extraction_worker.ExtractionTimeout(f"the worker was stuck for {deadline:.0f} s") from None
-            except BrokenProcessPool:
-                self._replace_extractor(pool)
-                if attempt == 2:
-                    raise
-
-    def _replace_extractor(self, pool: ProcessPoolExecutor) -> None:
-        if self.extractor is not pool:  # another page's failure replaced it already
-            return
-        self.logger.warning("extraction worker stuck or dead: starting a new one")
-        for process in list((pool._processes or {}).values()):  # no public way to stop a busy worker
-            process.kill()
-        pool.shutdown(wait=False, cancel_futures=True)
-        self.extractor = self._new_extractor()
+        self.extractor.close()
 
     # ------------------------------------------------------------------ requests
 
@@ -219,9 +183,9 @@ class SiteSpider(scrapy.Spider):
         try:
             # in a worker process: extraction is CPU work that would otherwise hold up the reactor
             # and the archive writer (one GIL); measured by benchmarks/crawl.py
-            decoded_info, extracted, fingerprint, text, selector_matched = await self.in_worker(
-                extraction_worker.extract_page, extraction_worker.parsed_part(response.body, self.extract_max_bytes),
-                response.url, content_type, capture.fetched_at, self.extract_time_limit, len(response.body))
+            decoded_info, fields, links, selector_matched = await self.extractor.run(
+                "page", parsed_part(response.body, self.extract_max_bytes), response.url, content_type,
+                capture.fetched_at, self.extract_time_limit, len(response.body))
         except Exception as exc:  # the page is stored all the same, its raw bytes kept for reprocess
             error = describe_exception(exc)
             self.logger.warning("extraction failed: %s: %s", response.url, error)
@@ -232,9 +196,9 @@ class SiteSpider(scrapy.Spider):
             return
         self.health.page_extracted(selector_matched)
         capture.encoding, capture.encoding_step, capture.declared_encoding = decoded_info
-        yield ArticleItem(capture=capture, extraction_failed=extracted.body is None,
-                          article=article_data(extracted, fingerprint, text), clears_failure=self._fetched(response))
-        links = dict(extracted.links)
+        yield ArticleItem(capture=capture, extraction_failed=fields["body"] is None, article=ArticleData(**fields),
+                          clears_failure=self._fetched(response))
+        links = dict(links)
         attachments = [u for u in links if self.attachment_re.search(u) and self.allowed(u)]
         known = self.archive.known_urls(self.site_id, attachments, kind="attachment") if attachments else set()
         failing = self.archive.failing_urls(self.site_id, attachments, kind="attachment") if attachments else {}
@@ -253,7 +217,7 @@ class SiteSpider(scrapy.Spider):
         name, file_type = file_name_and_type(response.url, (header("Content-Disposition") or b"").decode("latin-1"),
                                              (header("Content-Type") or b"").decode("latin-1"))
         try:
-            document = await self.in_worker(document_text, response.body, file_type)
+            document = await self.extractor.run("document", response.body, file_type)
             text, note = document.text, document.note
         except Exception as exc:  # the file is kept all the same
             text, note = None, f"text extraction failed: {describe_exception(exc)}"

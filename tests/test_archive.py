@@ -3,10 +3,11 @@ import sys
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import func, inspect, select
+from alembic import command
+from sqlalchemy import create_engine, func, inspect, select
 
 from archive import Archive, ArchiveError, ArticleData, CaptureData
-from archive.db import current_revision, head_revision
+from archive.db import _alembic_config, current_revision, head_revision, newest_revision, stored_revision
 from archive.models import Article, ArticleVersion, version_body
 
 
@@ -21,6 +22,23 @@ def test_new_archive_is_migrated_to_head_in_wal_mode(tmp_path):
         inspect(archive.engine).get_table_names())
     with archive.engine.connect() as connection:
         assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+
+
+def test_the_head_revision_known_without_alembic_is_alembics_and_an_older_archive_is_upgraded(tmp_path):
+    # opening an archive compares its stored revision with the newest migration file's: that
+    # must be the head of Alembic's chain, or an archive at head would be migrated every time
+    # (or one behind never)
+    assert newest_revision() == head_revision()
+    engine = create_engine(f"sqlite:///{tmp_path / 'a.db'}")
+    alembic = _alembic_config()
+    with engine.begin() as connection:  # as an archive written by an older release
+        alembic.attributes["connection"] = connection
+        command.upgrade(alembic, "0012")
+    assert stored_revision(engine) == "0012"
+    archive = Archive(f"sqlite:///{tmp_path / 'a.db'}")
+    assert stored_revision(archive.engine) == head_revision()
+    assert "ix_article_site_publish_time" in {i["name"] for i in inspect(archive.engine).get_indexes("article")}
+    assert stored_revision(Archive(f"sqlite:///{tmp_path / 'b.db'}", upgrade=False).engine) is None
 
 
 def test_upsert_is_idempotent_and_a_change_is_a_new_version(tmp_path):

@@ -58,7 +58,8 @@ def test_crawl_archives_every_sample_article_correctly(sample_sites, config, arc
 
 
 def test_second_crawl_stores_nothing_and_reads_only_first_list_pages(sample_sites, config, archive):
-    crawl_all(config, archive)
+    results = crawl_all(config, archive)
+    assert all(r.stats["extraction_workers_started"] >= 1 and r.stats["worker_peak_rss_mb"] for r in results.values())
     before = snapshot(archive)
     sample_sites.take_requests()
 
@@ -66,6 +67,9 @@ def test_second_crawl_stores_nothing_and_reads_only_first_list_pages(sample_site
 
     assert snapshot(archive) == before
     assert all(r.status == "succeeded" and r.stats["articles_new"] == 0 for r in results.values())
+    # no article page came, so no extraction worker was started (nor any memory reported for one)
+    assert all(r.stats["extraction_workers_started"] == 0 and r.stats["worker_peak_rss_mb"] is None
+               for r in results.values())
     first_pages = {(key, path) for key, site in sample_sites.sites.items()
                    for path in ["/robots.txt"] + [u.url.split(str(sample_sites.ports[key]), 1)[1]
                                                   for u in config.site(key).start_urls]}
@@ -77,6 +81,20 @@ def test_second_crawl_stores_nothing_and_reads_only_first_list_pages(sample_site
     stored = articles_by_url(archive)
     assert len(stored) == len(before["articles"]) + 3
     assert {a.title for a in released} <= {a.title for a in stored.values()}
+
+
+def test_a_crawl_process_imports_neither_the_migrations_nor_what_it_does_not_use(sample_sites, config, archive):
+    """What `python -X importtime` shows of a crawl process (the archive already at head):
+    no Alembic, no aiohttp (Scrapy's remote control), and with nothing new no extractor."""
+    run_crawl(config, "binhe-gov", archive)
+    command = [sys.executable, "-X", "importtime", "-P", "-m", "crawler", "crawl", "binhe-gov",
+               "--config", str(config.path), "--log-level", "WARNING"]
+    finished = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert finished.returncode == 0, finished.stderr[-2000:]
+    imported = {line.split("|")[-1].strip() for line in finished.stderr.splitlines() if line.startswith("import time:")}
+    assert "scrapy.crawler" in imported and "sqlalchemy" in imported  # the listing is what it says
+    assert not {name for name in imported if name.split(".")[0] in ("alembic", "aiohttp", "tldextract")}
+    assert "crawler.extract.article" not in imported and "multiprocessing.resource_tracker" not in imported
 
 
 def test_site_down_or_failing_is_a_failed_run_and_the_archive_is_untouched(sample_sites, config, archive):
