@@ -20,7 +20,7 @@ COPY crawler ./crawler
 COPY archive ./archive
 COPY scheduler ./scheduler
 COPY textnorm ./textnorm
-RUN pip install --no-cache-dir . \
+RUN pip install --no-cache-dir ".[postgres]" \
     && useradd --system --create-home --uid 10001 muniarchive \
     && mkdir -p /data \
     && chown muniarchive /data
