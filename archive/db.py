@@ -13,6 +13,7 @@ from alembic import command
 from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.script.revision import RevisionError
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
@@ -115,7 +116,7 @@ def pending_revisions(engine: Engine) -> list[str]:
     current = current_revision(engine)
     try:
         return [r.revision for r in reversed(list(script.iterate_revisions("head", current)))]
-    except Exception:  # alembic's CommandError/ResolutionError for a revision it has no file for
+    except RevisionError:  # a revision it has no file for
         raise ArchiveError(f"archive {mask_url(str(engine.url))} is at revision {current}, which this "
                            f"muniarchive does not know (its newest is {script.get_current_head()}): "
                            "upgrade muniarchive") from None
