@@ -20,7 +20,9 @@ COPY crawler ./crawler
 COPY archive ./archive
 COPY scheduler ./scheduler
 COPY textnorm ./textnorm
-RUN pip install --no-cache-dir . \
+# the project itself with its PostgreSQL driver (the postgres extra): versions are pyproject.toml's
+# hadolint ignore=DL3013
+RUN pip install --no-cache-dir ".[postgres]" \
     && useradd --system --create-home --uid 10001 muniarchive \
     && mkdir -p /data \
     && chown muniarchive /data

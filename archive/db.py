@@ -68,12 +68,26 @@ def _alembic_config():
     return config
 
 
+# pg_advisory_lock's key for migrating: any fixed number, the same in every process
+MIGRATION_LOCK_KEY = 0x6D756E69  # "muni"
+
+
 @contextmanager
 def _migration_lock(engine: Engine):
-    """Two processes opening a new SQLite archive at once must not both create its tables."""
+    """Two processes opening a new archive at once must not both create its tables: a file lock
+    beside a SQLite archive, a session-level advisory lock on PostgreSQL (held on a connection
+    of its own until the migration is done; released by the server if the process dies)."""
     path = sqlite_path(str(engine.url))
+    if engine.dialect.name == "postgresql":
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.exec_driver_sql(f"SELECT pg_advisory_lock({MIGRATION_LOCK_KEY})")
+            try:
+                yield
+            finally:
+                connection.exec_driver_sql(f"SELECT pg_advisory_unlock({MIGRATION_LOCK_KEY})")
+        return
     if path is None:
-        yield  # PostgreSQL: Alembic's transactional DDL serialises on the version table
+        yield
         return
     with open(f"{path}.migrate.lock", "a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
@@ -111,6 +125,22 @@ def stored_revision(engine: Engine) -> str | None:
             return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
     except DBAPIError:  # no such table: a new archive
         return None
+
+
+def pending_revisions(engine: Engine) -> list[str]:
+    """The migrations the archive still lacks, oldest first (empty at head). An archive whose
+    revision this code does not know (made by a newer muniarchive) is one clear line."""
+    from alembic.script import ScriptDirectory
+    from alembic.script.revision import RevisionError
+
+    script = ScriptDirectory.from_config(_alembic_config())
+    current = current_revision(engine)
+    try:
+        return [r.revision for r in reversed(list(script.iterate_revisions("head", current)))]
+    except RevisionError:  # a revision it has no file for
+        raise ArchiveError(f"archive {mask_url(str(engine.url))} is at revision {current}, which this "
+                           f"muniarchive does not know (its newest is {script.get_current_head()}): "
+                           "upgrade muniarchive") from None
 
 
 def migrate(engine: Engine) -> None:

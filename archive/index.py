@@ -1,16 +1,20 @@
 """What the archive keeps beside each article's current text, so it can be found again:
-the FTS5 search index (of the simplified text; the text itself is read from the article
-table, not copied) and the dedup fingerprint that links reprints into
+the search index of the simplified text (SQLite: FTS5 trigrams, reading the text from the
+article table, not a copy; PostgreSQL: the article_search table, the simplified text itself
+under a pg_trgm GIN index) and the dedup fingerprint that links reprints into
 story clusters. Written in the same transaction as the article (store.py), and by the
 migration that introduced them (for articles stored before).
 
-Everything here runs once per stored article, up to millions of times: plain SQL, on SQLite
-through the driver (see _run).
+Everything here runs once per stored article, up to millions of times: plain SQL through the
+driver (see _run).
 """
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, insert, text
+import re
+from functools import cache
+
+from sqlalchemy import Connection, insert
 
 from archive.dedup import SIMILARITY_THRESHOLD, Fingerprint, fingerprint, similarity
 from archive.models import Story, utcnow
@@ -23,19 +27,25 @@ __all__ = ["canonical", "index_article", "find_match"]
 MAX_CANDIDATES = 50
 
 
+@cache
+def _pyformat(sql: str) -> str:
+    """:name parameters as psycopg's %(name)s."""
+    return re.sub(r"(?<!:):(\w+)", r"%(\1)s", sql.replace("%", "%%"))
+
+
 def _run(connection: Connection, sql: str, params: dict | list[dict] | None = None) -> list[tuple]:
-    """Plain SQL with :named parameters (a list of them: executemany). On SQLite straight
-    through the driver, in the connection's transaction: these statements run about ten
-    times per stored article, and SQLAlchemy's per-statement overhead was most of an
-    insert's cost (benchmarks/archive.py)."""
-    if connection.dialect.name != "sqlite":
-        result = connection.execute(text(sql), params or {})
-        return result.all() if result.returns_rows else []
+    """Plain SQL with :named parameters (a list of them: executemany), straight through the
+    driver, in the connection's transaction: these statements run about ten times per stored
+    article, and SQLAlchemy's per-statement overhead was most of an insert's cost
+    (benchmarks/archive.py)."""
     cursor = connection.connection.driver_connection.cursor()
+    if connection.dialect.name != "sqlite":
+        sql = _pyformat(sql)
     if isinstance(params, list):
         cursor.executemany(sql, params)
         return []
-    return cursor.execute(sql, params or {}).fetchall()
+    cursor.execute(sql, params or {})
+    return cursor.fetchall() if cursor.description is not None else []
 
 
 def _in(name: str, values: list) -> tuple[str, dict]:
@@ -46,6 +56,11 @@ def _in(name: str, values: list) -> tuple[str, dict]:
 
 def has_fts(connection: Connection) -> bool:
     return connection.dialect.name == "sqlite"
+
+
+# PostgreSQL's search row: the simplified text, replaced whole when the text changes
+_UPSERT_SEARCH_ROW = ("INSERT INTO article_search (article_id, title, body) VALUES (:article_id, :title, :body) "
+                      "ON CONFLICT (article_id) DO UPDATE SET title = excluded.title, body = excluded.body")
 
 
 def find_match(connection: Connection, article_id: int, fp: Fingerprint) -> tuple[int, int | None] | None:
@@ -91,22 +106,24 @@ def unindex_text(connection: Connection, article_id: int, title: str | None, bod
 
 
 def index_article(connection: Connection, article_id: int, title: str | None, body: str | None,
-                  fp: Fingerprint | None = None, *, fresh: bool = False, text: SearchText | None = None) -> int | None:
+                  fp: Fingerprint | None = None, *, fresh: bool = False, text: SearchText | None = None,
+                  search: bool = True) -> int | None:
     """(Re)index one article's current text: search row, fingerprint, story. Returns its story id.
 
     `fresh`: the article row was inserted in this transaction with its text_hash already set
     (store.py does), so there is nothing to delete and nothing to update unless it joins a story.
     `fp` and `text` may come precomputed (the crawl's extraction worker makes them).
+    `search`: False where the search index is not there yet (a migration before it).
     """
     fp = fp or fingerprint(body)
     ids = {"article_id": article_id}
     if not fresh:  # the search row's old words were removed when the text changed (unindex_text)
         _run(connection, "DELETE FROM lsh_band WHERE article_id = :article_id", ids)
         _run(connection, "DELETE FROM article_fingerprint WHERE article_id = :article_id", ids)
-    if has_fts(connection):
+    if search:
         text = text or search_text(title, body)
-        _run(connection, "INSERT INTO article_fts (rowid, title, body) VALUES (:article_id, :title, :body)",
-             {**ids, "title": text.title, "body": text.body})
+        _run(connection, "INSERT INTO article_fts (rowid, title, body) VALUES (:article_id, :title, :body)"
+             if has_fts(connection) else _UPSERT_SEARCH_ROW, {**ids, "title": text.title, "body": text.body})
     story_id = None
     if fp is not None:
         _run(connection, "INSERT INTO article_fingerprint (article_id, signature) VALUES (:article_id, :signature)",

@@ -4,6 +4,7 @@ one article, the newest articles per site, a raw capture."""
 from __future__ import annotations
 
 import difflib
+import math
 import re
 import zlib
 from datetime import datetime
@@ -42,42 +43,92 @@ def _phrase(term: str) -> str:
     return '"' + term.replace('"', '""') + '"'
 
 
+# PostgreSQL: the simplified text in a table of its own, under a pg_trgm GIN index (index.py)
+_search = table("article_search", column("article_id"), column("title"), column("body"))
+# FTS5's bm25 constants, so both backends rank alike
+BM25_K1, BM25_B = 1.2, 0.75
+
+
+def _contains(term: str):
+    """The search row holds the term (LIKE, which the trigram index answers)."""
+    pattern = "%" + re.sub(r"([\\%_])", r"\\\1", term) + "%"
+    return or_(_search.c.title.like(pattern), _search.c.body.like(pattern))
+
+
+def _occurrences(term: str):
+    """How often the term occurs in the search row (FTS5's phrase frequency)."""
+    both = _search.c.title + "\n" + _search.c.body
+    return (func.length(both) - func.length(func.replace(both, term, ""))) / len(term)
+
+
+def _pg_bm25(session, phrases: list[str]):
+    """-BM25 over the trigram table, as FTS5's bm25() computes it (lower is better): each
+    spelling a phrase with its idf over the whole archive; the document length averaged over
+    the ranked window (FTS5 averages over the whole index: not worth a scan of it here)."""
+    total = session.scalar(select(func.count()).select_from(_search))
+    # each phrase's document frequency, in one pass over the rows the trigram index finds
+    holds = [_contains(p) for p in phrases]
+    found = session.execute(select(*(func.count().filter(h) for h in holds)).where(or_(*holds))).one()
+    length = func.length(_search.c.title) + func.length(_search.c.body)
+    average = func.greatest(func.avg(length).over(), 1)
+    score = literal_column("0.0")
+    for phrase, df in zip(phrases, found, strict=True):
+        idf = max(math.log((total - df + 0.5) / (df + 0.5)), 1e-6)
+        tf = _occurrences(phrase)
+        score = score - idf * tf * (BM25_K1 + 1) / (tf + BM25_K1 * (1 - BM25_B + BM25_B * length / average))
+    return score
+
+
 def search(archive: Archive, query: str, *, site: str | None = None, date_from: datetime | None = None,
            date_to: datetime | None = None, limit: int = 20) -> list[dict]:
     """Articles containing every term of `query` (space-separated), in either script, each
     term in any of its spellings (archive.search_terms: 十四五 = 第十四个五年 = 2021—2025年).
 
-    The index holds the simplified text (trigrams, FTS5): terms whose spellings all have three
-    characters or more are looked up in it and the newest WINDOW matches ranked by BM25. A
-    query made only of shorter terms (规划, 十四) cannot use trigrams: it scans from the newest
-    article back and lists matches newest first.
+    The index holds the simplified text (trigrams: FTS5 on SQLite, pg_trgm on PostgreSQL):
+    terms whose spellings all have three characters or more are looked up in it and the
+    newest WINDOW matches ranked by BM25. A query made only of shorter terms (规划, 十四)
+    cannot use trigrams: it scans from the newest article back and lists matches newest first.
     """
     terms = [expand(term) for term in (searchable(t) for t in query.split()) if term]
     if not terms:
         return []
     indexed = [spellings for spellings in terms if min(map(len, spellings)) >= 3]
     conditions = [or_(*map(_short_term, spellings)) for spellings in terms if spellings not in indexed]
-    if indexed:
+    fts = archive.engine.dialect.name == "sqlite"
+    source, key = (_fts, _fts.c.rowid) if fts else (_search, _search.c.article_id)
+    if indexed and fts:
         match = " AND ".join("(" + " OR ".join(map(_phrase, spellings)) + ")" for spellings in indexed)
         conditions.append(text("article_fts MATCH :match").bindparams(match=match))
+    elif indexed:
+        conditions += [or_(*map(_contains, spellings)) for spellings in indexed]
     if site:
         conditions.append(Site.key == site)
     if date_from:
         conditions.append(Article.publish_time >= date_from)
     if date_to:
         conditions.append(Article.publish_time < date_to)
-    matches = (select(_fts.c.rowid).select_from(_fts).join(Article, Article.id == _fts.c.rowid)
+    matches = (select(key).select_from(source).join(Article, Article.id == key)
                .join(Site, Site.id == Article.site_id).where(and_(*conditions)))
-    statement = (select(Article.id, Article.url, Article.title, Article.body, Article.publish_time, Site.key,
-                        (literal_column("bm25(article_fts)") if indexed else literal_column("0")).label("score"))
-                 .select_from(_fts).join(Article, Article.id == _fts.c.rowid).join(Site, Site.id == Article.site_id))
     with archive.session() as session:
+        score = literal_column("0")
         if indexed:
-            # FTS5 walks matches newest first and stops at the WINDOW-th: that bounds the ranking
-            floor = session.scalar(matches.order_by(_fts.c.rowid.desc()).limit(1).offset(WINDOW - 1)) or 0
-            statement = statement.where(and_(*conditions), _fts.c.rowid >= floor).order_by(literal_column("score"))
+            score = (literal_column("bm25(article_fts)") if fts
+                     else _pg_bm25(session, [s for spellings in indexed for s in spellings]))
+        statement = (select(Article.id, Article.url, Article.title, Article.body, Article.publish_time, Site.key,
+                            score.label("score"))
+                     .select_from(source).join(Article, Article.id == key).join(Site, Site.id == Article.site_id))
+        if indexed:
+            # only the newest WINDOW matches are ranked (FTS5 walks them newest first and stops)
+            floor = session.scalar(matches.order_by(key.desc()).limit(1).offset(WINDOW - 1)) or 0
+            ranked = statement.where(and_(*conditions), key >= floor)
+            if not fts:  # the window's average length is part of the score: rank in a subquery
+                ranked = ranked.subquery()
+                ranked = select(ranked).order_by(ranked.c.score, ranked.c.id.desc())
+            else:
+                ranked = ranked.order_by(literal_column("score"))
+            statement = ranked
         else:  # substrings too short for the trigram index: scan newest first, stop at the limit
-            statement = statement.where(and_(*conditions)).order_by(_fts.c.rowid.desc())
+            statement = statement.where(and_(*conditions)).order_by(key.desc())
         rows = session.execute(statement.limit(limit)).all()
     spellings = [s for term in terms for s in term]
     return [{"id": row.id, "site": row.key, "url": row.url, "title": row.title, "publish_time": row.publish_time,

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import bindparam, delete, func, select, text, update
+from sqlalchemy import bindparam, delete, func, literal_column, select, text, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -28,6 +28,7 @@ from archive.models import (
     Article,
     ArticleVersion,
     Attachment,
+    AwareDateTime,
     Capture,
     CrawlRun,
     FailedUrl,
@@ -69,6 +70,18 @@ _TOUCH_ARTICLE = _article.update().where(_article.c.id == bindparam("article_id"
 _UPDATE_ARTICLE = _article.update().where(_article.c.id == bindparam("article_id")).values(
     {name: bindparam(name) for name in (*_ARTICLE_FIELDS, "content_hash", "capture_id", "last_seen", "modified",
                                         "version")})
+
+
+# the database's clock: every scheduler of an archive reads one time, whatever its machine's says
+_DATABASE_NOW = literal_column("CURRENT_TIMESTAMP", AwareDateTime)
+
+
+def _on_local_clock(row) -> SchedulerLease:
+    """A lease row read with the database's now(), its times moved onto this machine's clock (a
+    detached copy: nothing is written back)."""
+    shift = utcnow() - row.now
+    return SchedulerLease(name=row.name, holder=row.holder, host=row.host, pid=row.pid,
+                          started_at=row.started_at + shift, heartbeat_at=row.heartbeat_at + shift)
 
 
 def content_hash(title: str | None, body: str | None) -> str:
@@ -284,35 +297,47 @@ class Archive:
     def acquire_lease(self, name: str, holder: str, host: str, pid: int,
                       stale: Callable[[SchedulerLease], bool]) -> SchedulerLease | None:
         """Take the lease `name`; returns None when taken, else the row of its live holder.
-        A row that `stale` judges dead (no heartbeat, process gone) is taken over."""
+        A row that `stale` judges dead (no heartbeat, process gone) is taken over.
 
-        def work(session: Session) -> SchedulerLease | None:
-            lease = session.get(SchedulerLease, name)
-            if lease is not None and not stale(lease):
-                return lease
-            now = utcnow()
-            if lease is None:
-                session.add(SchedulerLease(name=name, holder=holder, host=host, pid=pid, started_at=now,
-                                           heartbeat_at=now))
-            else:
-                lease.holder, lease.host, lease.pid, lease.started_at, lease.heartbeat_at = holder, host, pid, now, now
-            return None
-
+        Times are the database's, so schedulers on machines whose clocks differ agree on a
+        lease's age: `stale` is shown the row with its times moved onto this machine's clock.
+        Taking over is a compare-and-set on the holder it saw: of two schedulers taking over
+        one stale lease at once, the second's UPDATE matches no row."""
+        lease_table = SchedulerLease.__table__
+        with self.engine.connect() as connection:
+            row = connection.execute(select(*lease_table.c, _DATABASE_NOW.label("now"))
+                                     .where(lease_table.c.name == name)).first()
+        if row is not None:
+            seen = _on_local_clock(row)
+            if not stale(seen):
+                return seen
+        values = {"holder": holder, "host": host, "pid": pid, "started_at": _DATABASE_NOW,
+                  "heartbeat_at": _DATABASE_NOW}
         try:
-            return self._write(work)
+            with self.engine.begin() as connection:
+                if row is None:
+                    connection.execute(lease_table.insert().values(name=name, **values))
+                    return None
+                taken = connection.execute(lease_table.update().values(**values).where(
+                    lease_table.c.name == name, lease_table.c.holder == row.holder)).rowcount
+                if taken == 1:
+                    return None
         except IntegrityError:  # another scheduler inserted the row first
-            with self.session() as session:
-                return session.get(SchedulerLease, name)
+            pass
+        except OperationalError as exc:
+            raise ArchiveError(f"archive {mask_url(self.url)}: {exc.orig}") from None
+        with self.engine.connect() as connection:  # another took it first: that one holds it
+            row = connection.execute(select(*lease_table.c, _DATABASE_NOW.label("now"))
+                                     .where(lease_table.c.name == name)).first()
+        return _on_local_clock(row) if row is not None else self.acquire_lease(name, holder, host, pid, stale)
 
     def renew_lease(self, name: str, holder: str) -> bool:
-        """The holder's heartbeat; False when the lease is no longer its own."""
+        """The holder's heartbeat, on the database's clock; False when the lease is no longer its own."""
+        lease_table = SchedulerLease.__table__
 
         def work(session: Session) -> bool:
-            lease = session.get(SchedulerLease, name)
-            if lease is None or lease.holder != holder:
-                return False
-            lease.heartbeat_at = utcnow()
-            return True
+            return session.execute(lease_table.update().values(heartbeat_at=_DATABASE_NOW).where(
+                lease_table.c.name == name, lease_table.c.holder == holder)).rowcount == 1
 
         return self._write(work)
 

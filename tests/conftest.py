@@ -1,4 +1,5 @@
-"""Fixtures: the sample sites on 127.0.0.1, a config for them, and a real SQLite archive."""
+"""Fixtures: the sample sites on 127.0.0.1, a config for them, and a real archive (SQLite, or
+PostgreSQL with MUNIARCHIVE_TEST_DB=postgresql: tests/postgres.py)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from archive import Archive
 from crawler.config import load_config
 from crawler.samplesites import SampleSites
 
+pytest_plugins = ["tests.postgres"]
+
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 
 
@@ -21,9 +24,9 @@ def sample_sites():
 
 
 @pytest.fixture
-def config_path(tmp_path: Path, sample_sites: SampleSites) -> Path:
+def config_path(tmp_path: Path, sample_sites: SampleSites, archive_url: str) -> Path:
     path = tmp_path / "config.yaml"
-    document = sample_sites.config(f"sqlite:///{tmp_path / 'archive.db'}", retry_times=1, download_timeout=5)
+    document = sample_sites.config(archive_url, retry_times=1, download_timeout=5)
     path.write_text(yaml.safe_dump(document, allow_unicode=True), encoding="utf-8")
     return path
 

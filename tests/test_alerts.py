@@ -16,8 +16,8 @@ from tests.helpers import Receiver
 
 
 @pytest.fixture
-def archive(tmp_path):
-    store = Archive(f"sqlite:///{tmp_path / 'archive.db'}")
+def archive(archive_url):
+    store = Archive(archive_url)
     yield store
     store.close()
 

@@ -9,12 +9,14 @@ from sqlalchemy import create_engine, func, inspect, select
 from archive import Archive, ArchiveError, ArticleData, CaptureData
 from archive.db import _alembic_config, current_revision, head_revision, newest_revision, stored_revision
 from archive.models import Article, ArticleVersion, version_body
+from tests.postgres import SQLITE_ONLY
 
 
 def capture(url="http://x.gov.cn/zwdt/202609/t20260901_1.html", body=b"<html>1</html>"):
     return CaptureData(url, 200, {"Content-Type": "text/html"}, body, datetime.now(UTC))
 
 
+@SQLITE_ONLY
 def test_new_archive_is_migrated_to_head_in_wal_mode(tmp_path):
     archive = Archive(f"sqlite:///{tmp_path / 'a.db'}")
     assert current_revision(archive.engine) == head_revision()
@@ -24,6 +26,7 @@ def test_new_archive_is_migrated_to_head_in_wal_mode(tmp_path):
         assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
 
 
+@SQLITE_ONLY
 def test_the_head_revision_known_without_alembic_is_alembics_and_an_older_archive_is_upgraded(tmp_path):
     # opening an archive compares its stored revision with the newest migration file's: that
     # must be the head of Alembic's chain, or an archive at head would be migrated every time
@@ -41,8 +44,8 @@ def test_the_head_revision_known_without_alembic_is_alembics_and_an_older_archiv
     assert stored_revision(Archive(f"sqlite:///{tmp_path / 'b.db'}", upgrade=False).engine) is None
 
 
-def test_upsert_is_idempotent_and_a_change_is_a_new_version(tmp_path):
-    archive = Archive(f"sqlite:///{tmp_path / 'a.db'}")
+def test_upsert_is_idempotent_and_a_change_is_a_new_version(archive_url):
+    archive = Archive(archive_url)
     site = archive.ensure_site("s", "S", "http://x.gov.cn")
     assert archive.store_article(site, None, capture(), ArticleData("标题", "正文")) == "new"
     assert archive.store_article(site, None, capture(), ArticleData("标题", "正文")) == "unchanged"
@@ -59,8 +62,8 @@ def test_upsert_is_idempotent_and_a_change_is_a_new_version(tmp_path):
         assert [v.body for v in versions] == ["正文", None] and article.body == "正文，已更正"
 
 
-def test_naive_times_are_refused(tmp_path):
-    archive = Archive(f"sqlite:///{tmp_path / 'a.db'}")
+def test_naive_times_are_refused(archive_url):
+    archive = Archive(archive_url)
     site = archive.ensure_site("s", "S", "http://x")
     with pytest.raises(Exception, match="naive datetime"):
         archive.store_article(site, None, capture(), ArticleData("t", "b", publish_time=datetime(2026, 1, 1)))
@@ -87,8 +90,8 @@ for i in range(60):
 """
 
 
-def test_two_processes_writing_the_same_urls_store_each_once(tmp_path):
-    url = f"sqlite:///{tmp_path / 'a.db'}"
+def test_two_processes_writing_the_same_urls_store_each_once(archive_url):
+    url = archive_url
     writers = [subprocess.Popen([sys.executable, "-c", WRITER, url], stderr=subprocess.PIPE) for _ in range(2)]
     for writer in writers:
         assert writer.wait(60) == 0, writer.stderr.read().decode()

@@ -24,6 +24,7 @@ from archive.urls import canonical
 from crawler.config import load_config
 from scheduler.runner import run_crawl
 from tests.conftest import SHARED
+from tests.postgres import SQLITE_ONLY
 
 MUNIARCHIVE = [sys.executable, "-m", "scheduler.cli"]
 ROOT = Path(__file__).resolve().parents[1]
@@ -39,9 +40,9 @@ def crawl_all(config, archive) -> None:
 
 
 @pytest.fixture
-def revisit_config(tmp_path, sample_sites):
+def revisit_config(tmp_path, sample_sites, archive_url):
     path = tmp_path / "config.yaml"
-    document = sample_sites.config(f"sqlite:///{tmp_path / 'archive.db'}", revisit_days=30)
+    document = sample_sites.config(archive_url, revisit_days=30)
     path.write_text(yaml.safe_dump(document, allow_unicode=True), encoding="utf-8")
     return load_config(path)
 
@@ -165,6 +166,7 @@ def test_import_of_the_legacy_samples_is_searchable_and_idempotent(config, archi
     assert second["new"] == 0 and second["updated"] == 0
 
 
+@SQLITE_ONLY
 def test_an_archive_made_by_the_walking_skeleton_upgrades_with_nothing_lost(tmp_path):
     url = f"sqlite:///{tmp_path / 'old.db'}"
     engine = create_engine(url)
@@ -244,7 +246,7 @@ def test_canonical_urls_drop_tracking_and_fold_where_the_site_says():
     assert canonical("https://a.cn/col/index.html", fold_scheme=True, fold_index=True) == "http://a.cn/col/"
 
 
-def test_a_crawl_indexes_after_fetching_and_a_stopped_one_is_indexed_later(tmp_path):
+def test_a_crawl_indexes_after_fetching_and_a_stopped_one_is_indexed_later(archive_url):
     """Articles written with defer_index (as a crawl writes them) are found by search and
     joined into stories only once the backlog is indexed: by the crawl at its end, or by the
     next process to look, if the crawl was killed first."""
@@ -254,7 +256,7 @@ def test_a_crawl_indexes_after_fetching_and_a_stopped_one_is_indexed_later(tmp_p
 
     original = next(a for a in CITY if a.article_id == 100106)
     reprint = next(a for a in NEWS if a.extra.get("reprint_of") == 100106)
-    crawl = Archive(f"sqlite:///{tmp_path / 'archive.db'}")
+    crawl = Archive(archive_url)
     crawl.defer_index = True
     site_id = crawl.ensure_site("s", "s", "http://s")
     for n, sample in enumerate([original, reprint]):
@@ -264,7 +266,7 @@ def test_a_crawl_indexes_after_fetching_and_a_stopped_one_is_indexed_later(tmp_p
     assert search(crawl, "十四五") == [] and stories(crawl) == []
     crawl.close()  # killed before indexing
 
-    later = Archive(f"sqlite:///{tmp_path / 'archive.db'}")
+    later = Archive(archive_url)
     assert later.index_backlog() == 2 and later.index_backlog() == 0
     assert {hit["title"] for hit in search(later, "十四五规划")} == {original.title, reprint.title}
     assert [len(story["articles"]) for story in stories(later)] == [2]

@@ -23,13 +23,13 @@ PAGE = """<html><head><title>滨河湿地迎来越冬候鸟_滨河新闻网</tit
 <p>责任编辑：林雨</p></div></body></html>"""
 
 
-def test_a_photographer_is_stored_versioned_and_exported(tmp_path):
+def test_a_photographer_is_stored_versioned_and_exported(tmp_path, archive_url):
     url = "http://www.binhe-news.cn/sh/202611/t20261120_9.html"
     extracted = extract_article(PAGE.encode(), url)
     assert extracted.photographers == ["韩晓松"] and extracted.reporters == ["周岚"]
     assert "摄" not in extracted.body
 
-    archive = Archive(f"sqlite:///{tmp_path / 'a.db'}")
+    archive = Archive(archive_url)
     site = archive.ensure_site("binhe-news", "滨河新闻网", "http://www.binhe-news.cn/")
     capture = CaptureData(url, 200, {"Content-Type": "text/html"}, PAGE.encode(), datetime.now(UTC))
     assert archive.store_article(site, None, capture, article_data(extracted)) == "new"

@@ -27,13 +27,14 @@ def cli() -> None:
     New plans (十四五 …):     muniarchive plans [--new] [--feed FILE]
     Take it elsewhere:       muniarchive export --format jsonl|csv|parquet|warc
     Read it in a browser:    muniarchive serve
+    Migrate once per deploy: muniarchive migrate [--check]
     """
 
 
 for command in (crawl.crawl, crawl.demo, service.scheduler_group, service.jobs, browse.status, service.doctor,
                 browse.runs, browse.show, browse.articles, browse.search, browse.stories, browse.history,
                 tools.reprocess, tools.import_text, plans.plans, export.export, tools.serve, tools.extract,
-                tools.probe):
+                tools.probe, tools.migrate):
     cli.add_command(command)
 
 

@@ -1,5 +1,5 @@
 """Working on pages and the archive without a crawl: `extract`, `import-text`, `reprocess`,
-`probe` (a new site), `serve` (the browser view)."""
+`probe` (a new site), `serve` (the browser view), `migrate` (the archive's schema)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
+from archive.db import current_revision, pending_revisions
+from archive.db import migrate as migrate_archive
 from archive.masking import mask_url
 from crawler.config import load_config
 from scheduler.cli.common import (
@@ -222,3 +224,45 @@ def probe(url: str, save_key: str | None, pages: int, articles: int, config_path
     if save_key:
         console.print(f"saved as site {save_key!r} in {path}; crawl it: muniarchive crawl {save_key} --config {path}",
                       highlight=False)
+
+
+@click.command()
+@click.option("--check", is_flag=True, help="change nothing: exit 1 when the archive is behind, saying how far")
+@config_option
+@json_option
+@fail_cleanly
+def migrate(check: bool, config_path: str, json_output: bool) -> None:
+    """Bring the configured archive's schema to this version of muniarchive (a no-op when it is
+    there), and say from which revision to which.
+
+    Every command migrates the archive it opens; with several machines on one PostgreSQL
+    archive, run this once per deployment (the migrations take a lock, so two at once are safe)
+    and have the workers start with `migrate --check`.
+
+    \b
+    Examples:
+      muniarchive migrate
+      muniarchive migrate --check    # exit 1 if the archive is behind
+    """
+    config = load_config(config_path)
+    archive = open_archive(config, upgrade=False)
+    try:
+        pending = pending_revisions(archive.engine)
+        start = current_revision(archive.engine)
+        if not check and pending:
+            migrate_archive(archive.engine)
+        end = current_revision(archive.engine)
+    finally:
+        archive.close()
+    where = mask_url(config.database_url)
+    if json_output:
+        print_json({"archive": where, "from": start, "to": end, "pending": pending if check else []})
+    elif check and pending:
+        click.echo(f"{where}: at revision {start or 'none (empty)'}, {len(pending)} migration(s) behind "
+                   f"{pending[-1]} ({', '.join(pending)}): run `muniarchive migrate`")
+    elif not pending:
+        click.echo(f"{where}: at revision {end}, the newest; nothing to do")
+    else:
+        click.echo(f"{where}: migrated from {start or 'none (empty)'} to {end} ({len(pending)} migration(s))")
+    if check and pending:
+        raise SystemExit(1)

@@ -65,7 +65,7 @@ def upgrade() -> None:
         if key != row.canonical_url and (row.site_id, key) not in taken:
             bind.execute(article.update().where(article.c.id == row.id).values(canonical_url=key))
             taken.add((row.site_id, key))
-        index_article(bind, row.id, row.title, row.body)
+        index_article(bind, row.id, row.title, row.body, search=bind.dialect.name == "sqlite")  # PostgreSQL: 0016
 
 
 def downgrade() -> None:
