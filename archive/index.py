@@ -12,11 +12,12 @@ driver (see _run).
 from __future__ import annotations
 
 import re
+from array import array
 from functools import cache
 
 from sqlalchemy import Connection, insert
 
-from archive.dedup import SIMILARITY_THRESHOLD, Fingerprint, fingerprint, similarity
+from archive.dedup import SIMILARITY_THRESHOLD, Fingerprint, band_keys, fingerprint, similarity
 from archive.models import Story, utcnow
 from archive.urls import canonical
 from textnorm import SearchText, search_text
@@ -118,7 +119,12 @@ def index_article(connection: Connection, article_id: int, title: str | None, bo
     fp = fp or fingerprint(body)
     ids = {"article_id": article_id}
     if not fresh:  # the search row's old words were removed when the text changed (unindex_text)
-        _run(connection, "DELETE FROM lsh_band WHERE article_id = :article_id", ids)
+        # its band rows are found by the keys of its old signature (lsh_band has no article_id index)
+        for (signature,) in _run(connection, "SELECT signature FROM article_fingerprint WHERE article_id = :article_id",
+                                 ids):
+            keys, params = _in("k", list(set(band_keys(array("I", signature)))))
+            _run(connection, f"DELETE FROM lsh_band WHERE key IN ({keys}) AND article_id = :article_id",
+                 {**params, **ids})
         _run(connection, "DELETE FROM article_fingerprint WHERE article_id = :article_id", ids)
     if search:
         text = text or search_text(title, body)

@@ -76,9 +76,14 @@ SUCCEEDED = ("succeeded", "succeeded_with_warnings")
 
 class CrawlRun(Base):
     __tablename__ = "crawl_run"
-    # one site, one run: a second run's row cannot be `running` (it is recorded `skipped`)
+    # one site, one run: a second run's row cannot be `running` (it is recorded `skipped`).
+    # The runs still going (every command reconciles them) and each site's first success (plan
+    # detection's baseline) are read from ix_crawl_run_status_site, not from every run of every
+    # night; a site's last success (`status`) from its runs newest-finished first
     __table_args__ = (Index("ix_crawl_run_one_running", "site_id", unique=True,
-                            sqlite_where=sql("status = 'running'"), postgresql_where=sql("status = 'running'")),)
+                            sqlite_where=sql("status = 'running'"), postgresql_where=sql("status = 'running'")),
+                      Index("ix_crawl_run_status_site", "status", "site_id"),
+                      Index("ix_crawl_run_site_finished", "site_id", "finished_at"))
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     site_id: Mapped[int] = mapped_column(ForeignKey("site.id"), index=True)
     started_at: Mapped[datetime] = mapped_column(AwareDateTime, default=utcnow)
@@ -117,13 +122,18 @@ class Capture(Base):
     encoding_step: Mapped[str | None] = mapped_column(String(20))
     body_zlib: Mapped[bytes] = mapped_column(LargeBinary)
     body_size: Mapped[int] = mapped_column(Integer)
-    content_digest: Mapped[str] = mapped_column(String(64), index=True)
+    content_digest: Mapped[str] = mapped_column(String(64))
 
 
 class Article(Base):
     __tablename__ = "article"
+    # each index serves a command: listings newest first (all sites, one site), `status`'s
+    # articles of the last days and a crawl's revisits (site, first seen), `show`/`history`
+    # by URL whatever the site
     __table_args__ = (UniqueConstraint("site_id", "canonical_url"), Index("ix_article_publish_time", "publish_time"),
-                      Index("ix_article_site_publish_time", "site_id", "publish_time"))
+                      Index("ix_article_site_publish_time", "site_id", "publish_time"),
+                      Index("ix_article_site_first_seen", "site_id", "first_seen"),
+                      Index("ix_article_canonical_url", "canonical_url"))
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     site_id: Mapped[int] = mapped_column(ForeignKey("site.id"))
     url: Mapped[str] = mapped_column(Text)
@@ -139,7 +149,8 @@ class Article(Base):
     photographers: Mapped[list] = mapped_column(JSON, default=list)
     editors: Mapped[list] = mapped_column(JSON, default=list)
     quality: Mapped[dict] = mapped_column(JSON, default=dict)
-    content_hash: Mapped[str] = mapped_column(String(64), index=True)
+    # compared with a new version's when the article is read by URL: looked up by nothing
+    content_hash: Mapped[str] = mapped_column(String(64))
     version: Mapped[int] = mapped_column(Integer, default=1)
     capture_id: Mapped[int | None] = mapped_column(ForeignKey("capture.id"))
     first_seen: Mapped[datetime] = mapped_column(AwareDateTime, default=utcnow)
@@ -181,7 +192,9 @@ class LshBand(Base):
     __tablename__ = "lsh_band"
     __table_args__ = ({"sqlite_with_rowid": False},)
     key: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
-    article_id: Mapped[int] = mapped_column(ForeignKey("article.id"), primary_key=True, index=True)
+    # no index of its own: an article's bands are found by the keys of its stored signature
+    # (archive/index.py); it would take as much room as the bands (articles are never deleted)
+    article_id: Mapped[int] = mapped_column(ForeignKey("article.id"), primary_key=True)
 
 
 class IndexQueue(Base):
@@ -265,7 +278,9 @@ class FailedUrl(Base):
     it does not count it as new. The row goes when a later fetch succeeds."""
 
     __tablename__ = "failed_url"
-    __table_args__ = (UniqueConstraint("site_id", "kind", "canonical_url"),)
+    # `show URL` looks a URL up whatever its site
+    __table_args__ = (UniqueConstraint("site_id", "kind", "canonical_url"),
+                      Index("ix_failed_url_canonical_url", "canonical_url"))
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     site_id: Mapped[int] = mapped_column(ForeignKey("site.id"))
     kind: Mapped[str] = mapped_column(String(20))  # article | attachment
@@ -301,8 +316,10 @@ class AlertIncident(Base):
     and one when it closes, however many runs it lasts."""
 
     __tablename__ = "alert_incident"
+    # a site's open incidents (closed_at NULL) without reading the closed ones of every year
+    __table_args__ = (Index("ix_alert_incident_site_closed", "site_id", "closed_at"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    site_id: Mapped[int] = mapped_column(ForeignKey("site.id"), index=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("site.id"))
     # failed | empty | extraction | missed | misconfigured
     kind: Mapped[str] = mapped_column(String(20))
     reason: Mapped[str] = mapped_column(Text)

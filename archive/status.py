@@ -19,8 +19,10 @@ def site_status(archive: Archive, site_key: str, now: datetime) -> dict:
     if site_id is None:
         return status
     with archive.session() as session:
-        status["last_success"] = session.scalar(select(func.max(CrawlRun.finished_at)).where(
-            CrawlRun.site_id == site_id, CrawlRun.status.in_(SUCCEEDED)))
+        # the site's runs newest-finished first (an index), stopping at the first success
+        status["last_success"] = session.scalar(select(CrawlRun.finished_at).where(
+            CrawlRun.site_id == site_id, CrawlRun.status.in_(SUCCEEDED), CrawlRun.finished_at.is_not(None))
+            .order_by(CrawlRun.finished_at.desc()).limit(1))
         status["articles_last_7_days"] = session.scalar(select(func.count()).select_from(Article).where(
             Article.site_id == site_id, Article.first_seen >= now - timedelta(days=7)))
         recent = session.execute(select(CrawlRun.id, CrawlRun.status, CrawlRun.error).where(

@@ -15,12 +15,24 @@ At 10k, 100k and 1M stored (those within --articles) it measures:
   a tenth of them reprints): p50/p95 (target p95 <= 5 ms), and whether each reprint was found;
 - search (archive.queries.search, 50 queries of 3-6 characters taken from stored text):
   p50/p95 (target p95 <= 300 ms);
-- database size; and at the end, peak memory (target <= 500 MB) and how well stories came
-  out: reprints joined to their original / unrelated articles wrongly joined.
-Per-article cost should stay flat from 10k to 1M.
+- database size, and the disk it takes per article beyond the compressed raw captures (the
+  text, its versions, search index, fingerprints, LSH bands and every other index; target
+  <= 7 KB), with the largest tables;
+and at the end, peak memory (target <= 500 MB) and how well stories came out: reprints
+joined to their original / unrelated articles wrongly joined. Per-article cost should stay
+flat from 10k to 1M: the insert cost at 100k is checked against that at 10k (target <= 1.3x;
+on the CPU time of this process, which does all of SQLite's work: wall time on a shared
+machine measures the other work too).
 
 With --measure on an archive an earlier run made, it measures lookup and search again, and
 the insert cost at that size (adding 10,000 articles to it, the first 5,000 untimed).
+
+With --compare SMALL LARGE (two archives earlier runs made, say of 10k and 100k articles) it
+measures the insert cost of both in the same minutes: batches of 500 new articles written to
+one and then the other, 4 rounds to warm their caches and 10 timed, and prints the median
+cost per article (wall and CPU time of this process, which does all of SQLite's work) and
+the large/small ratio (target <= 1.3x, on CPU time: on a machine shared with other work the
+wall time of one batch mostly measures the others). The articles stay in the archives.
 """
 
 from __future__ import annotations
@@ -51,6 +63,8 @@ from archive.queries import search  # noqa: E402
 BATCH = 500
 RECENT_BATCHES = 10  # the insert cost at a checkpoint: over the last 10 batches (5,000 articles)
 CHECKPOINTS = (10_000, 100_000, 1_000_000)
+TARGET_KB_PER_ARTICLE = 7.0
+TARGET_INSERT_GROWTH = 1.3  # insert cost at 100k over that at 10k
 STOCK = ["深入贯彻落实", "高质量发展", "进一步加强", "推动经济社会发展", "坚持以人民为中心", "全面推进乡村振兴",
          "营商环境", "十四五规划", "重点项目建设", "安全生产", "生态环境保护", "民生实事", "优化公共服务",
          "统筹发展和安全", "科技创新", "城市更新", "基层治理", "就业创业", "招商引资", "数字经济"]
@@ -192,6 +206,29 @@ def measure(archive: Archive, generator: Generator, stored: int, originals: list
             "search_p50": search_p50, "search_p95": search_p95, "queries": len(timings)}
 
 
+def check(label: str, value: float, target: float, unit: str = "") -> str:
+    """One line a reader (or a script: grep CHECK) can judge at a glance."""
+    return f"CHECK {label}: {value:.2f}{unit} (target <= {target}{unit}): {'PASS' if value <= target else 'FAIL'}"
+
+
+def footprint(archive: Archive, articles: int) -> tuple[float, list[tuple[str, float]]]:
+    """KB on disk per article beyond the compressed raw captures' bytes, and the largest
+    tables and indexes (MB). Counts the pages in use after a checkpoint (the WAL folded in,
+    free pages left out)."""
+    with archive.engine.connect() as connection:
+        connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        pragma = {name: connection.exec_driver_sql(f"PRAGMA {name}").scalar()
+                  for name in ("page_size", "page_count", "freelist_count")}
+        used = pragma["page_size"] * (pragma["page_count"] - pragma["freelist_count"])
+        captured = connection.exec_driver_sql("SELECT sum(length(body_zlib)) FROM capture").scalar() or 0
+        try:
+            tables = connection.exec_driver_sql("SELECT name, sum(pgsize) FROM dbstat GROUP BY name "
+                                                "ORDER BY 2 DESC LIMIT 8").all()
+        except Exception:  # an SQLite built without the dbstat table
+            tables = []
+    return (used - captured) / articles / 1024, [(name, size / 2**20) for name, size in tables]
+
+
 def insert_cost(archive: Archive, stored: int) -> float:
     """ms per article of writing new articles into this archive, after as many again to warm
     its cache (a crawl's writer runs for a while). They stay in the archive."""
@@ -216,13 +253,55 @@ def insert_cost(archive: Archive, stored: int) -> float:
     return timed / count * 1000
 
 
+def compare_insert_cost(paths: list[str], warm: int = 4, rounds: int = 10) -> None:
+    """Insert cost per article on each archive, batches interleaved (see --compare)."""
+    generator = Generator()
+    archives = [Archive(f"sqlite:///{path}") for path in paths]
+    stored, sites, samples = [], [], [[] for _ in paths]
+    for archive in archives:
+        with archive.session() as session:
+            stored.append(session.scalar(select(func.count()).select_from(Article)))
+        sites.append([archive.ensure_site(f"site{i}", f"站点{i}", f"http://site{i}.example.gov.cn") for i in range(20)])
+    for round_ in range(warm + rounds):
+        for index, archive in enumerate(archives):
+            first = 30_000_000 + stored[index] + round_ * BATCH  # numbers no other run stores
+            batch = []
+            for n, title, body, fp in (make((n, None, generator)) for n in range(first, first + BATCH)):
+                site_id = sites[index][n % 20]
+                capture = CaptureData(url=f"http://site{site_id}.example.gov.cn/more/t{n}.html", http_status=200,
+                                      headers={"Content-Type": "text/html; charset=utf-8"},
+                                      body=html_of(title, body), fetched_at=datetime.now(UTC))
+                batch.append(archive.article_write(site_id, None, capture,
+                                                   ArticleData(title=title, body=body, fingerprint=fp)))
+            wall, cpu = time.perf_counter(), time.process_time()
+            archive.write_all(batch)
+            if round_ >= warm:
+                samples[index].append(((time.perf_counter() - wall) / BATCH * 1000,
+                                       (time.process_time() - cpu) / BATCH * 1000))
+    medians = [[statistics.median(sample[i] for sample in taken) for i in (0, 1)] for taken in samples]
+    for count, (wall, cpu) in zip(stored, medians, strict=True):
+        print(f"{count} stored: insert {wall:.2f} ms/article wall, {cpu:.2f} ms CPU "
+              f"(median of {rounds} batches of {BATCH}, interleaved)")
+    (small_wall, small_cpu), (large_wall, large_cpu) = medians[0], medians[-1]
+    print(f"wall ratio {large_wall / small_wall:.2f}x")
+    print(check(f"insert cost at {stored[-1]} / at {stored[0]} (CPU {large_cpu:.2f} / {small_cpu:.2f} ms)",
+                large_cpu / small_cpu, TARGET_INSERT_GROWTH, "x"))
+    for archive in archives:
+        archive.close()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--articles", type=int, default=1_000_000)
     parser.add_argument("--db", help="archive file (default: a temporary one, removed after)")
     parser.add_argument("--measure", action="store_true",
                         help="only measure lookup, search and insert cost on the archive --db an earlier run made")
+    parser.add_argument("--compare", nargs=2, metavar=("SMALL", "LARGE"),
+                        help="only compare the insert cost on two archives earlier runs made")
     args = parser.parse_args()
+    if args.compare:
+        compare_insert_cost(args.compare)
+        return 0
     if args.measure:
         archive = Archive(f"sqlite:///{args.db}")
         with archive.session() as session:
@@ -247,10 +326,12 @@ def main() -> int:
     checkpoints = [c for c in CHECKPOINTS if c <= args.articles] or [args.articles]
     base_time = datetime(2020, 1, 1, tzinfo=UTC)
     print(f"{'stored':>9} {'insert/s':>9} {'ms/article':>10} {'lookup p50':>10} {'p95':>6} {'reprints':>9} "
-          f"{'search p50':>10} {'p95':>7} {'db MB':>8}", flush=True)
+          f"{'search p50':>10} {'p95':>7} {'db MB':>8} {'KB/article':>10}", flush=True)
+    costs: dict[int, float] = {}  # ms of CPU per article at each checkpoint
+    per_article = 0.0
     started = time.perf_counter()
     window_start, window_count = time.perf_counter(), 0
-    recent = deque(maxlen=RECENT_BATCHES)  # seconds of the last batches: the cost at this size
+    recent = deque(maxlen=RECENT_BATCHES)  # (wall s, CPU s, articles) of the last batches: the cost at this size
     with ProcessPoolExecutor(1, initializer=_init) as pool:
         # texts and fingerprints are made in a worker, as the crawl's extraction worker does
         batch = []
@@ -263,9 +344,9 @@ def main() -> int:
                                fingerprint=fp)
             batch.append(archive.article_write(site_id, None, capture, data))
             if len(batch) == BATCH or n == args.articles - 1:
-                written = time.perf_counter()
+                written, cpu = time.perf_counter(), time.process_time()
                 archive.write_all(batch)
-                recent.append((time.perf_counter() - written, len(batch)))
+                recent.append((time.perf_counter() - written, time.process_time() - cpu, len(batch)))
                 window_count += len(batch)
                 batch = []
             stored = n + 1
@@ -273,11 +354,15 @@ def main() -> int:
                 elapsed = time.perf_counter() - window_start
                 figures = measure(archive, generator, stored, originals)
                 size = sum(p.stat().st_size for p in path.parent.glob(path.name + "*")) / 2**20
-                cost = sum(seconds for seconds, _ in recent) / sum(count for _, count in recent) * 1000
+                count = sum(articles for _, _, articles in recent)
+                cost = sum(seconds for seconds, _, _ in recent) / count * 1000
+                costs[stored] = sum(seconds for _, seconds, _ in recent) / count * 1000
+                per_article, tables = footprint(archive, stored)
                 print(f"{stored:>9} {window_count / elapsed:>9.0f} {cost:>10.2f} "
                       f"{figures['lookup_p50']:>10.2f} {figures['lookup_p95']:>6.2f} "
                       f"{figures['reprints_found']:>4}/{figures['reprints']:<4} "
-                      f"{figures['search_p50']:>10.1f} {figures['search_p95']:>7.1f} {size:>8.0f}", flush=True)
+                      f"{figures['search_p50']:>10.1f} {figures['search_p95']:>7.1f} {size:>8.0f} "
+                      f"{per_article:>10.2f}", flush=True)
                 window_start, window_count = time.perf_counter(), 0
     total = time.perf_counter() - started
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -297,6 +382,13 @@ def main() -> int:
     print(f"\n{args.articles} articles in {total / 60:.1f} min ({args.articles / total:.0f}/s overall); "
           f"reprints joined to their original: {joined}/{len(reprints)}; unrelated articles put in a story: {wrongly}")
     print(f"peak memory: {peak:.0f} MB (this process, target <= 500), generator worker {worker_peak:.0f} MB")
+    print("largest tables and indexes (MB): " + ", ".join(f"{name} {size:.1f}" for name, size in tables))
+    print(check(f"disk per article at {stored} beyond the compressed raw captures", per_article,
+                TARGET_KB_PER_ARTICLE, " KB"))
+    if 10_000 in costs and 100_000 in costs:
+        print(check(f"insert cost at 100k / at 10k (CPU {costs[100_000]:.2f} / {costs[10_000]:.2f} ms; "
+                    "--compare measures it with less noise)",
+                    costs[100_000] / costs[10_000], TARGET_INSERT_GROWTH, "x"))
     archive.close()
     folder.cleanup()
     return 0

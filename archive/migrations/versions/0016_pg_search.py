@@ -6,7 +6,7 @@ pg_trgm ships with PostgreSQL; creating the extension needs a role allowed to (t
 the database on PostgreSQL 13+, where pg_trgm is a trusted extension).
 
 Revision ID: 0016
-Revises: 0013
+Revises: 0015
 Create Date: 2026-12-01
 """
 
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0016"
-down_revision = "0014"
+down_revision = "0015"
 branch_labels = None
 depends_on = None
 
