@@ -17,22 +17,14 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
-from importlib import resources
-
-import yaml
 
 from crawler.extract import wordtags
 from crawler.extract.document import SENTENCE_END, squash, text_of
 from crawler.extract.labels import strip_label
-from crawler.extract.vocabulary import one_of, words
+from crawler.extract.vocabulary import one_of, read_data, words
 
-
-def _data(name: str) -> dict:
-    return yaml.safe_load(resources.files("crawler.extract").joinpath(name).read_text(encoding="utf-8"))
-
-
-_GRAMMAR = _data("credits.yaml")
-_SURNAMES = _data("surnames.yaml")
+_GRAMMAR = read_data("credits.yaml")
+_SURNAMES = read_data("surnames.yaml")
 ROLES = ("reporters", "photographers", "editors", "contributors")  # rule-usage: general because the four roles of the credit grammar (issue 12 part 1); 供稿/来稿/整理 credit contributors on any outlet
 
 

@@ -10,7 +10,7 @@ from datetime import datetime
 
 from crawler.extract.credits import names
 from crawler.extract.dates import CHINA, PublishTime, parse_publish_time, publish_time_from_url
-from crawler.extract.document import CJK, select, squash, text_of
+from crawler.extract.document import CJK, page_names, select, short_text, squash, text_of
 from crawler.extract.labels import fields_in_line, is_metadata_line, strip_label
 from crawler.extract.vocabulary import VOCABULARY, words
 
@@ -131,9 +131,10 @@ def offer_page_metadata(found: Found, doc, html: str, selectors: dict) -> None:
     title = squash(text_of(node)) if (node := doc.find(".//title")) is not None else ""
     if squash(meta.get("contentsource") or "") not in (title, squash(meta.get("articletitle") or "")):
         found.offer("source", meta.get("contentsource"), "meta")  # a template may fill it with the title
-    for node in doc.xpath(_BAIDU_XPATH):
+    for node in doc.xpath(_BAIDU_XPATH) if not page_names(doc).isdisjoint(_BAIDU_SPANS) else ():
         found.offer(_BAIDU_SPANS[node.get("id")], strip_label(text_of(node)), "baidu")
-    if wechat := _WECHAT_CREATED.search(html):  # a WeChat article's creation time, to the second
+    # ("var ct" first: a search that starts with \b tries every position of the page)
+    if "var ct" in html and (wechat := _WECHAT_CREATED.search(html)):  # a WeChat article's creation time, to the second
         found.offer("publish_time", datetime.fromtimestamp(int(wechat.group(1)), CHINA).isoformat(), "wechat")
     for key in ("title", "publish_time", "source"):
         if selectors.get(key):
@@ -211,7 +212,7 @@ def page_lines(doc, body_node) -> list[tuple[str, str]]:
             continue
         if len(node) > 6 and node not in ancestors:
             continue  # a container of many elements holds no single short line of its own
-        own = squash(node.text or "" if node in ancestors else text_of(node))
+        own = squash(node.text or "") if node in ancestors else short_text(node, 120)
         if own and len(own) <= 120:
             lines.append((own, _where(node, ancestors, where) if node not in ancestors and _ANY_DATE.search(own)
                            else where))

@@ -116,18 +116,13 @@ def _total_log() -> float:
     return log(int(_db().execute("SELECT value FROM meta WHERE key = 'total'").fetchone()[0]))
 
 
-def _state(key: str) -> tuple[str, str]:
-    position, tag = key.split(" ")
-    return position, tag
-
-
 @cache
 def _model() -> tuple[dict, dict]:
-    """posseg's HMM: start and transition probabilities by state (B/M/E/S, tag)."""
+    """posseg's HMM: start and transition probabilities by state. A state is "B nr": the
+    character's place in its word (Begin, Middle, End, Single) and the word's tag; as strings
+    they order as jieba's (place, tag) tuples do, which breaks ties alike."""
     rows = dict(_db().execute("SELECT key, value FROM meta WHERE key IN ('start', 'trans')"))
-    start = {_state(k): p for k, p in json.loads(rows["start"]).items()}
-    trans = {_state(k): {_state(t): p for t, p in nxt.items()} for k, nxt in json.loads(rows["trans"]).items()}
-    return start, trans
+    return json.loads(rows["start"]), json.loads(rows["trans"])
 
 
 @lru_cache(maxsize=65536)
@@ -148,15 +143,15 @@ def _tag(word: str) -> str:
 
 
 @lru_cache(maxsize=8192)
-def _char(char: str) -> tuple[tuple | None, dict]:
+def _char(char: str) -> tuple[list | None, dict]:
+    """The states posseg allows a character (None: any) and their emission probabilities."""
     row = _db().execute("SELECT states, emit FROM char WHERE char = ?", (char,)).fetchone()
     if row is None:
         return None, {}
-    states = tuple(_state(s) for s in json.loads(row[0])) if row[0] else None
-    return states, {_state(s): p for s, p in json.loads(row[1]).items()}
+    return (json.loads(row[0]) if row[0] else None), json.loads(row[1])
 
 
-def _viterbi(obs: str) -> list[tuple[str, str]]:
+def _viterbi(obs: str) -> list[str]:
     """jieba.posseg.viterbi: the most probable states of the characters of `obs`."""
     start_p, trans_p = _model()
     all_states = trans_p.keys()
@@ -194,13 +189,13 @@ def _cut_hmm(sentence: str):
         if pos == "B":
             begin = i
         elif pos == "E":
-            yield sentence[begin:i + 1], pos_list[i][1]
+            yield sentence[begin:i + 1], pos_list[i][2:]
             nexti = i + 1
         elif pos == "S":
-            yield char, pos_list[i][1]
+            yield char, pos_list[i][2:]
             nexti = i + 1
     if nexti < len(sentence):
-        yield sentence[nexti:], pos_list[nexti][1]
+        yield sentence[nexti:], pos_list[nexti][2:]
 
 
 def _cut_detail(sentence: str):
