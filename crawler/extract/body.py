@@ -30,7 +30,7 @@ from crawler.extract.document import (
     text_of,
 )
 from crawler.extract.labels import LABELS, is_metadata_line
-from crawler.extract.metadata import Found
+from crawler.extract.metadata import Found, short_lines
 from crawler.extract.vocabulary import VOCABULARY, words
 
 KNOWN_BODY_SELECTORS = tuple(VOCABULARY["body_selectors"])
@@ -39,6 +39,7 @@ _EDITOR_LINE = re.compile(rf"^[（(【\[]?\s*(?:{LABELS['editors']})\s*[:：/]")
 _PLAYER = re.compile(words("player_words"), re.I)
 _PROSE_MARK = re.compile(r"[。，,]")
 _HEADING_CHARS = 12
+_BYLINE_TAGS = frozenset(("span", "div", "p", "td", "li", "em", "i", "font"))
 # a selector of one id or class (#zoom, div.TRS_Editor), which matches only where the page has that name
 _NAMED = re.compile(r"[a-zA-Z0-9]*[#.](?P<name>[\w-]+)")
 _NOT_HEADING = re.compile(r"[\d，。！？；,.!?;]|[:：].")  # rule-usage: general because digits and sentence punctuation mark a sentence, not a subheading: a property of text
@@ -69,8 +70,9 @@ def _densest(doc):
     unlikely = {node for marked in doc.xpath("//*[@id or @class]")
                 if _UNLIKELY.search(f"{marked.get('id') or ''} {marked.get('class') or ''}") for node in marked.iter()}
     scores: dict = {}
-    # per link: its characters, punctuation and CJK characters; blocks nest: count each link once
-    in_links = {a: _counts(text_of(a)) for a in doc.iter("a")}
+    # per link: its characters, punctuation and CJK characters, counted the first time a
+    # block holds it (blocks nest; most links sit in blocks too short to score)
+    in_links: dict = {}
     for block in doc.iter("p", "div", "td", "section", "li"):
         if block in unlikely:
             continue
@@ -80,7 +82,9 @@ def _densest(doc):
             continue
         link_text = link_marks = link_cjk = 0
         for a in block.iter("a"):
-            chars, marks, cjk = in_links.get(a, (0, 0, 0))
+            if (counted := in_links.get(a)) is None:
+                counted = in_links[a] = _counts(text_of(a))
+            chars, marks, cjk = counted
             link_text, link_marks, link_cjk = link_text + chars, link_marks + marks, link_cjk + cjk
         density = link_text / max(len(own), 1)
         # punctuation inside links is a list of headlines (a forum's reply tree), not prose
@@ -307,15 +311,8 @@ def trim_edges(paragraphs: list[str], title: str | None, found: Found) -> list[s
     return kept
 
 
-def lines_outside(doc, body_node) -> list[str]:
-    """Short text lines of the page outside the body (bylines sit beside the title)."""
-    inside = set(body_node.iter()) if body_node is not None else set()
-    ancestors = set(body_node.iterancestors()) if body_node is not None else set()
-    lines = []
-    for node in doc.iter("span", "div", "p", "td", "li", "em", "i", "font"):
-        if node in inside or (len(node) > 6 and node not in ancestors):
-            continue  # a container of many elements holds no single short line of its own
-        own = squash(node.text or "") if node in ancestors else short_text(node, 120)
-        if own and len(own) <= 120:
-            lines.append(own)
-    return lines
+def lines_outside(doc, body_node, lines: list | None = None) -> list[str]:
+    """Short text lines of the page outside the body (bylines sit beside the title), from
+    `short_lines` (unless given) those of the elements a byline is printed in."""
+    return [own for node, own, _ in (short_lines(doc, body_node) if lines is None else lines)
+            if node.tag in _BYLINE_TAGS]

@@ -37,7 +37,7 @@ _WIDER = {
     "latin-1": ["cp1252"],
 }
 MIN_CHARDET_CONFIDENCE = 0.5
-CHARDET_CHUNK = 2048
+CHARDET_CHUNK = 1024
 # a run from a non-ASCII byte on through bytes that can continue a character: every CJK
 # multibyte encoding (GBK, Big5, EUC, Shift-JIS, UTF-8) leads with a byte >= 0x80 and
 # continues with bytes >= 0x40, so a run never cuts a character in two

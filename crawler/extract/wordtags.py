@@ -97,8 +97,12 @@ def _build(path: Path) -> None:
             os.unlink(tmp)
 
 
-@cache
 def _db() -> sqlite3.Connection:
+    return _connect(os.getpid())  # a connection of this process: SQLite's are not to cross a fork
+
+
+@cache
+def _connect(pid: int) -> sqlite3.Connection:
     stat = (_jieba_dir() / "dict.txt").stat()
     path = cache_dir() / f"jieba-tags-{SCHEMA}-{stat.st_size}-{int(stat.st_mtime)}.sqlite"
     if not path.exists():
