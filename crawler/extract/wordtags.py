@@ -91,6 +91,7 @@ def _build(path: Path) -> None:
                                       for s, nxt in model.trans_P.items()})),
             ])
         db.close()
+        os.chmod(tmp, 0o644)  # mkstemp's file is the owner's alone; in the shared temporary folder others read it too
         os.replace(tmp, path)  # whole or not at all: processes starting together may each build it
     finally:
         if os.path.exists(tmp):
