@@ -45,6 +45,24 @@ def test_site_rules_are_data_too():
     assert apply_rules(["点击订阅滨河日报", "正文。"], rules) == (["正文。"], ["promo"])
 
 
+@pytest.mark.parametrize("pattern, line", [
+    ("(?i:more)新闻", "MORE新闻"),  # case folded in part of the pattern
+    ("(?i)^subscribe", "Subscribe to 滨河日报"),
+    ("(扫码|长按)+关注", "长按关注滨河发布"),
+    ("[^。]{2}订阅$", "欢迎订阅"),
+    (r"\d{3,}人阅读", "1234人阅读"),
+    ("(?:点击|點擊)?查看(原文|原圖)|返回顶部", "返回顶部"),
+    ("本站(?=声明)", "本站声明：转载须注明出处"),
+    ("([来源])\\1?：", "来：滨河"),
+    ("[一-龥]{2}专栏", "滨河专栏"),
+])
+def test_a_site_rule_fires_whatever_regex_it_is_written_in(pattern, line):
+    """Rules skip lines that lack every character a rule cannot match without; a site's rule
+    may use any regex construct, and a line it matches is still dropped."""
+    rules = parse_rules(f"rules:\n  - {{name: site, pattern: '{pattern}', example: '{line}'}}\n")
+    assert apply_rules([line, TEXT], rules) == ([TEXT], ["site"])
+
+
 @pytest.mark.parametrize("text, cleaned", [
     ("發(fā)展", "發展"),
     ("濟(jì)寧新聞網(wǎng)", "濟寧新聞網"),

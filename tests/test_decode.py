@@ -124,3 +124,16 @@ def test_the_bad_spans_reach_the_articles_quality():
     article = extract_article(body[:cut] + b"\xff" + body[cut:], "http://news.example.tw/a/1.html")
     assert article.body.count(text) == 2 and article.quality["encoding"] == "big5hkscs"
     assert [span["bytes"] for span in article.quality["bad_bytes"]] == ["ff"]
+
+
+@pytest.mark.parametrize("codec,text", [
+    ("cp950", "臺灣新聞：市政府與大學簽署合作協議，雙方將在科技成果轉化、人才培養等方面開展合作。"),
+    ("gbk", "滨河市人民政府关于印发城市更新专项规划的通知。各县市区人民政府，市政府各部门：现印发给你们。"),
+])
+def test_undeclared_text_after_long_markup_is_detected_in_its_encoding(codec, text):
+    """Detection reads the page's non-ASCII runs: kilobytes of markup and script before the
+    text do not hide it, and Big5 text is not read as GBK (whose byte ranges it shares)."""
+    markup = "".join(f'<li class="nav-item"><a href="/col/{n}/index.html">Column {n}</a></li>' for n in range(300))
+    body = f"<html><head><script>var x = 1;</script></head><body><ul>{markup}</ul><p>{text * 20}</p></body></html>"
+    decoded = decode_body(body.encode(codec), None)
+    assert decoded.step == "chardet" and text * 20 in decoded.text

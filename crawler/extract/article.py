@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, tzinfo
+from functools import cache
 
 from crawler.clean import apply_rules, default_rules, find_mojibake, strip_pinyin
 from crawler.clean.boilerplate import Rule
@@ -33,6 +34,7 @@ from crawler.extract.metadata import (
     page_fallbacks,
     page_lines,
     publish_time_of,
+    short_lines,
     take_metadata_lines,
 )
 from crawler.extract.title import guess_title, strip_title_suffix
@@ -137,8 +139,9 @@ def extract_from_html(html: str, url: str, options: ExtractOptions | None = None
     if body_node is None:
         article.quality["warnings"].append("no article body found")
     paragraphs = paragraphs_of(body_node) if body_node is not None else []
-    return _complete(article, paragraphs, found, options, lambda: lines_outside(doc, body_node),
-                     lambda: guess_title(doc, body_node), fallbacks, lambda: page_lines(doc, body_node))
+    short = cache(lambda: short_lines(doc, body_node))  # for bylines, then datelines
+    return _complete(article, paragraphs, found, options, lambda: lines_outside(doc, body_node, short()),
+                     lambda: guess_title(doc, body_node), fallbacks, lambda: page_lines(doc, body_node, short()))
 
 
 def extract_from_text(text: str, url: str, options: ExtractOptions | None = None) -> Article:

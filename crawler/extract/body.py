@@ -17,9 +17,20 @@ from crawler.extract.credits import (
     byline_names,
 )
 from crawler.extract.dates import parse_publish_time
-from crawler.extract.document import BLOCK_TAGS, CJK, DROP_TAGS, SENTENCE_END, select, squash, text_of
+from crawler.extract.document import (
+    BLOCK_TAGS,
+    CJK,
+    DROP_TAGS,
+    SENTENCE_END,
+    has_text,
+    page_names,
+    select,
+    short_text,
+    squash,
+    text_of,
+)
 from crawler.extract.labels import LABELS, is_metadata_line
-from crawler.extract.metadata import Found
+from crawler.extract.metadata import Found, short_lines
 from crawler.extract.vocabulary import VOCABULARY, words
 
 KNOWN_BODY_SELECTORS = tuple(VOCABULARY["body_selectors"])
@@ -28,13 +39,19 @@ _EDITOR_LINE = re.compile(rf"^[（(【\[]?\s*(?:{LABELS['editors']})\s*[:：/]")
 _PLAYER = re.compile(words("player_words"), re.I)
 _PROSE_MARK = re.compile(r"[。，,]")
 _HEADING_CHARS = 12
+_BYLINE_TAGS = frozenset(("span", "div", "p", "td", "li", "em", "i", "font"))
+# a selector of one id or class (#zoom, div.TRS_Editor), which matches only where the page has that name
+_NAMED = re.compile(r"[a-zA-Z0-9]*[#.](?P<name>[\w-]+)")
 _NOT_HEADING = re.compile(r"[\d，。！？；,.!?;]|[:：].")  # rule-usage: general because digits and sentence punctuation mark a sentence, not a subheading: a property of text
 
 
 def find_body(doc, selector: str | None) -> tuple:
     """(the body's element or None, what chose it: ("site_selector", the site's selector),
     ("known_selector", a CMS family's container), ("density", None) or (None, None))."""
+    names = page_names(doc)
     for candidate in ((selector,) if selector else ()) + KNOWN_BODY_SELECTORS:
+        if (needed := _NAMED.fullmatch(candidate)) and needed.group("name") not in names:
+            continue  # a selector of one id or class the page does not have: no walk of its tree
         nodes = [n for n in select(doc, candidate) if len(squash(text_of(n))) >= 20]
         if nodes:
             how = "site_selector" if candidate == selector else "known_selector"
@@ -53,8 +70,9 @@ def _densest(doc):
     unlikely = {node for marked in doc.xpath("//*[@id or @class]")
                 if _UNLIKELY.search(f"{marked.get('id') or ''} {marked.get('class') or ''}") for node in marked.iter()}
     scores: dict = {}
-    # per link: its characters, punctuation and CJK characters; blocks nest: count each link once
-    in_links = {a: _counts(text_of(a)) for a in doc.iter("a")}
+    # per link: its characters, punctuation and CJK characters, counted the first time a
+    # block holds it (blocks nest; most links sit in blocks too short to score)
+    in_links: dict = {}
     for block in doc.iter("p", "div", "td", "section", "li"):
         if block in unlikely:
             continue
@@ -64,7 +82,9 @@ def _densest(doc):
             continue
         link_text = link_marks = link_cjk = 0
         for a in block.iter("a"):
-            chars, marks, cjk = in_links.get(a, (0, 0, 0))
+            if (counted := in_links.get(a)) is None:
+                counted = in_links[a] = _counts(text_of(a))
+            chars, marks, cjk = counted
             link_text, link_marks, link_cjk = link_text + chars, link_marks + marks, link_cjk + cjk
         density = link_text / max(len(own), 1)
         # punctuation inside links is a list of headlines (a forum's reply tree), not prose
@@ -88,11 +108,11 @@ def _with_data_tables(best):  # rule-usage: general because notices with tables 
     their cells hold no sentences to score, yet they are the text's. A table of data has rows
     of several cells and no links; a page's footer or link box is not one."""
     box = best
-    while (parent := box.getparent()) is not None and sum(1 for c in parent if squash(text_of(c))) == 1:
+    while (parent := box.getparent()) is not None and sum(1 for c in parent if has_text(c)) == 1:
         box = parent  # a wrapper holding only the body
     tables = []
     for sibling in box.itersiblings():
-        if not squash(text_of(sibling)):
+        if not has_text(sibling):
             continue
         if sibling.tag != "table" or sibling.find(".//a") is not None:
             break
@@ -148,10 +168,13 @@ def paragraphs_of(node) -> list[str]:
     texts = [(text, link_chars > 0.5 * len(text.replace(" ", "")), element) for text, link_chars, element in texts if text]
     boxes: set = set()
     headings: set[int] = set()
+    limit = None
     for index, (text, is_link, element) in enumerate(texts):
         if not is_link and element not in boxes and (run := _heads_links(texts, index)):
             headings.update(run)
-            if (box := _box_of(element, text, node)) is not None:
+            if limit is None:
+                limit = len(squash(text_of(node))) / 2
+            if (box := _box_of(element, text, node, limit)) is not None:
                 boxes.update(box.iter())
     return [text for index, (text, is_link, element) in enumerate(texts)
             if not is_link and index not in headings and element not in boxes]
@@ -188,17 +211,16 @@ def _heads_links(texts: list[tuple[str, bool, object]], index: int) -> range | N
     return None
 
 
-def _box_of(element, heading: str, body):
+def _box_of(element, heading: str, body, limit: float):
     """The largest element that opens with the heading and holds less than half the body's
-    text: the box of links (and teasers) the heading names; None if the heading's own element
-    holds more (the heading is one line among the text's)."""
-    limit = len(squash(text_of(body))) / 2
+    text (`limit`): the box of links (and teasers) the heading names; None if the heading's
+    own element holds more (the heading is one line among the text's)."""
     box = None
     for candidate in (element, *element.iterancestors()):
         if candidate is body:
             break
-        text = squash(text_of(candidate))
-        if not text.startswith(heading) or len(text) > limit:
+        text = short_text(candidate, int(limit))
+        if text is None or not text.startswith(heading):
             break
         box = candidate
     return box
@@ -289,15 +311,8 @@ def trim_edges(paragraphs: list[str], title: str | None, found: Found) -> list[s
     return kept
 
 
-def lines_outside(doc, body_node) -> list[str]:
-    """Short text lines of the page outside the body (bylines sit beside the title)."""
-    inside = set(body_node.iter()) if body_node is not None else set()
-    ancestors = set(body_node.iterancestors()) if body_node is not None else set()
-    lines = []
-    for node in doc.iter("span", "div", "p", "td", "li", "em", "i", "font"):
-        if node in inside or (len(node) > 6 and node not in ancestors):
-            continue  # a container of many elements holds no single short line of its own
-        own = squash(node.text or "" if node in ancestors else text_of(node))
-        if own and len(own) <= 120:
-            lines.append(own)
-    return lines
+def lines_outside(doc, body_node, lines: list | None = None) -> list[str]:
+    """Short text lines of the page outside the body (bylines sit beside the title), from
+    `short_lines` (unless given) those of the elements a byline is printed in."""
+    return [own for node, own, _ in (short_lines(doc, body_node) if lines is None else lines)
+            if node.tag in _BYLINE_TAGS]

@@ -6,33 +6,25 @@ A credit is `[outlet][rank] ROLE [separator] NAMES [report suffix]` (本报记�
 body's edges made of credits and nothing else leaves the body; a lead's brackets
 (本报讯（记者 张三）) and a closing bracket after the last sentence (（张三 上海报道）) are read
 where they stand. A name that a role word vouches for only has to look like a name and not
-like a phrase; a name no label vouches for must be one that the word tagger (jieba) tags as a
+like a phrase; a name no label vouches for must be one that the word tagger (jieba's, wordtags.py) tags as a
 person's name, or 2-3 characters led by a surname (surnames.yaml): the tagger misses given
 names with rare characters (王喆, 张珺).
 """
 
 from __future__ import annotations
 
-import logging
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from functools import cache, lru_cache
-from importlib import resources
+from functools import lru_cache
 
-import yaml
-
+from crawler.extract import wordtags
 from crawler.extract.document import SENTENCE_END, squash, text_of
 from crawler.extract.labels import strip_label
-from crawler.extract.vocabulary import one_of, words
+from crawler.extract.vocabulary import one_of, read_data, words
 
-
-def _data(name: str) -> dict:
-    return yaml.safe_load(resources.files("crawler.extract").joinpath(name).read_text(encoding="utf-8"))
-
-
-_GRAMMAR = _data("credits.yaml")
-_SURNAMES = _data("surnames.yaml")
+_GRAMMAR = read_data("credits.yaml")
+_SURNAMES = read_data("surnames.yaml")
 ROLES = ("reporters", "photographers", "editors", "contributors")  # rule-usage: general because the four roles of the credit grammar (issue 12 part 1); 供稿/来稿/整理 credit contributors on any outlet
 
 
@@ -108,20 +100,9 @@ class Credits:
 
 # ---- names
 
-@cache
-def _tagger():
-    """jieba's part-of-speech tagger, loaded once per process and only when a line needs it."""
-    import jieba
-    import jieba.posseg
-
-    jieba.setLogLevel(logging.WARNING)
-    jieba.posseg.dt.tokenizer.check_initialized()  # its dictionary, with word frequencies
-    return jieba.posseg.dt
-
-
 @lru_cache(maxsize=8192)
 def _tags(token: str) -> tuple[tuple[str, str], ...]:
-    return tuple((pair.word, pair.flag) for pair in _tagger().lcut(token))
+    return tuple(wordtags.tag(token))
 
 
 def _surname(token: str) -> str | None:  # rule-usage: general because name recognition by the surname list (issue 12 part 1), no page's words
@@ -131,7 +112,7 @@ def _surname(token: str) -> str | None:  # rule-usage: general because name reco
 
 
 def _frequency(word: str) -> int:
-    return _tagger().tokenizer.FREQ.get(word) or 0
+    return wordtags.frequency(word)
 
 
 def _tagged_as_name(token: str) -> bool:  # rule-usage: general because name recognition by jieba's nr/nrfg tags (issue 12 part 1), no page's words

@@ -27,8 +27,13 @@ _DEEP_HTML_PARSER = lxml.etree.HTMLParser(huge_tree=True)
 # characters XML forbids, raw or as character references (&#1;, &#x1f;): lxml parses them but
 # refuses any string holding one, so the first edit of a text beside them (dropping a comment,
 # flattening a deep tree) raises "All strings must be XML compatible"
-_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]"
-                      r"|&#(?:[xX]0*(?:[0-8bcefBCEF]|1[0-9a-fA-F])|0*(?:[0-8]|1[124-9]|2\d|3[01]));")
+_BAD_REFERENCE = r"&#(?:[xX]0*(?:[0-8bcefBCEF]|1[0-9a-fA-F])|0*(?:[0-8]|1[124-9]|2\d|3[01]));"
+_NOT_XML = re.compile(f"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]|{_BAD_REFERENCE}")
+# the same test in the cheap order (a page is 30-100 KB): one scan for a small character class
+# (U+FFFE in the class makes the scan several times slower), substring searches, and the
+# references only where the page has some ("&#" is a literal prefix the scan jumps between)
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
+_BAD_REFERENCE_SEARCH = re.compile(_BAD_REFERENCE)
 # libxml2 ends the document at </html>; pages built from include fragments (TRS on gov.cn)
 # carry one after the included header, before the article. It closes what is open at the
 # end of the input anyway, so dropping every </html> loses nothing.
@@ -47,7 +52,7 @@ def parse(html: str):
     than libxml2 allows (each of which loses or crashes a real page) are repaired first."""
     if not html or not html.strip():
         return None
-    if _NOT_XML.search(html):
+    if _CONTROL.search(html) or "\ufffe" in html or "\uffff" in html or _BAD_REFERENCE_SEARCH.search(html):
         html = _NOT_XML.sub(lambda m: " " if m.group() in "\x0b\x0c" else "", html)
     html = _END_OF_HTML.sub("", html)
     doc = _parse(html, _HTML_PARSER)
@@ -133,8 +138,38 @@ def text_of(node) -> str:
     return "".join(node.itertext()) if hasattr(node, "itertext") else str(node)
 
 
+def has_text(node) -> bool:
+    """Whether `squash(text_of(node))` is not empty, read only as far as the first word."""
+    return any(not piece.isspace() for piece in node.itertext() if piece)
+
+
+def short_text(node, limit: int) -> str | None:
+    """`squash(text_of(node))` when it is at most `limit` characters, else None. A long text is
+    read only until it is known to be too long: the pages' wrappers hold the whole page, and
+    each level of them would be read whole."""
+    pieces, words_ = [], 0
+    for piece in node.itertext():
+        words_ += len("".join(piece.split()))
+        if words_ > limit:  # squashing keeps every character that is not a space
+            return None
+        pieces.append(piece)
+    text = squash("".join(pieces))
+    return text if len(text) <= limit else None
+
+
+_SQUASHED = re.compile(r"[ \t\r\n\u3000\xa0]+")
+
+
 def squash(text: str) -> str:
-    return re.sub(r"[ \t\r\n\u3000\xa0]+", " ", text).strip()
+    return _SQUASHED.sub(" ", text).strip()
+
+
+_NAMES = lxml.etree.XPath("//@id | //@class", smart_strings=False)
+
+
+def page_names(doc) -> set[str]:
+    """Every id and class name the page's elements carry (one walk of the tree in libxml2)."""
+    return {name for value in _NAMES(doc) for name in value.split()}
 
 
 @lru_cache(maxsize=256)

@@ -10,14 +10,12 @@ of the document's fields, one of them more than a category (分类 alone is a bl
 from __future__ import annotations
 
 import re
-from importlib import resources
-
-import yaml
 
 from crawler.extract.dates import parse_publish_time
 from crawler.extract.document import BLOCK_TAGS, lines_of, remove, squash
+from crawler.extract.vocabulary import read_data
 
-_DATA = yaml.safe_load(resources.files("crawler.extract").joinpath("govfields.yaml").read_text(encoding="utf-8"))
+_DATA = read_data("govfields.yaml")
 FIELDS = tuple(_DATA["fields"])  # index_number, issuing_organ, document_number, written_date, subject, validity
 _STRONG = frozenset(_DATA["strong_fields"])
 # label (no spaces) -> the field it fills: a document field, an article field, or None (not kept)

@@ -4,6 +4,7 @@ fields a line holds."""
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from crawler.extract.dates import parse_publish_time
 from crawler.extract.document import SENTENCE_END, squash
@@ -23,7 +24,12 @@ def strip_label(text: str) -> str:
     return _LEADING_LABEL.sub("", squash(text))
 
 
-def fields_in_line(line: str) -> list[tuple[str, str]]:
+@lru_cache(maxsize=4096)
+def fields_in_line(line: str) -> tuple[tuple[str, str], ...]:
+    """The (field, value) pairs of a line. Cached: the lines around a body are read for
+    labelled fields, then for labelled dates, then among the page's dated lines."""
+    if ":" not in line and "：" not in line and not _TIME_LABEL_NO_COLON.search(line):
+        return ()  # every field has a colon, or a time label the colon is left out after
     line = _TIME_LABEL_NO_COLON.sub(r"\1：", line)
     out = []
     for m in FIELD.finditer(line):
@@ -31,7 +37,7 @@ def fields_in_line(line: str) -> list[tuple[str, str]]:
         value = m.group("value").strip(" 　|｜")
         if value:
             out.append((key, value))
-    return out
+    return tuple(out)
 
 
 def is_metadata_line(line: str) -> bool:

@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from datetime import datetime
+from itertools import islice
 
 from crawler.extract.credits import names
 from crawler.extract.dates import CHINA, PublishTime, parse_publish_time, publish_time_from_url
-from crawler.extract.document import CJK, select, squash, text_of
+from crawler.extract.document import CJK, page_names, select, short_text, squash, text_of
 from crawler.extract.labels import fields_in_line, is_metadata_line, strip_label
 from crawler.extract.vocabulary import VOCABULARY, words
 
@@ -131,9 +133,10 @@ def offer_page_metadata(found: Found, doc, html: str, selectors: dict) -> None:
     title = squash(text_of(node)) if (node := doc.find(".//title")) is not None else ""
     if squash(meta.get("contentsource") or "") not in (title, squash(meta.get("articletitle") or "")):
         found.offer("source", meta.get("contentsource"), "meta")  # a template may fill it with the title
-    for node in doc.xpath(_BAIDU_XPATH):
+    for node in doc.xpath(_BAIDU_XPATH) if not page_names(doc).isdisjoint(_BAIDU_SPANS) else ():
         found.offer(_BAIDU_SPANS[node.get("id")], strip_label(text_of(node)), "baidu")
-    if wechat := _WECHAT_CREATED.search(html):  # a WeChat article's creation time, to the second
+    # ("var ct" first: a search that starts with \b tries every position of the page)
+    if "var ct" in html and (wechat := _WECHAT_CREATED.search(html)):  # a WeChat article's creation time, to the second
         found.offer("publish_time", datetime.fromtimestamp(int(wechat.group(1)), CHINA).isoformat(), "wechat")
     for key in ("title", "publish_time", "source"):
         if selectors.get(key):
@@ -199,9 +202,9 @@ def offer_lines_outside(found: Found, outside: list[str], title: str | None) -> 
                 found.offer(key, value, "line")
 
 
-def page_lines(doc, body_node) -> list[tuple[str, str]]:
-    """(line, where) for the short lines outside the body, in page order; where is "before" or
-    "after" the body, or (see `_where`) "listed" or "entry" for lines that cannot date it."""
+def short_lines(doc, body_node) -> list[tuple[object, str, str]]:
+    """(element, line, where) for the short lines outside the body, in page order; where is
+    "before" or "after" the body. Read once a page: the byline and the dateline readers share them."""
     inside = set(body_node.iter()) if body_node is not None else set()
     ancestors = set(body_node.iterancestors()) if body_node is not None else set()
     lines, where = [], "before"
@@ -211,11 +214,19 @@ def page_lines(doc, body_node) -> list[tuple[str, str]]:
             continue
         if len(node) > 6 and node not in ancestors:
             continue  # a container of many elements holds no single short line of its own
-        own = squash(node.text or "" if node in ancestors else text_of(node))
+        own = squash(node.text or "") if node in ancestors else short_text(node, 120)
         if own and len(own) <= 120:
-            lines.append((own, _where(node, ancestors, where) if node not in ancestors and _ANY_DATE.search(own)
-                           else where))
+            lines.append((node, own, where))
     return lines
+
+
+def page_lines(doc, body_node, lines: list | None = None) -> list[tuple[str, str]]:
+    """(line, where) for the short lines outside the body (`short_lines`, unless given), in
+    page order; where is "before" or "after" the body, or (see `_where`) "listed" or "entry"
+    for lines that cannot date it."""
+    ancestors = set(body_node.iterancestors()) if body_node is not None else set()
+    return [(own, _where(node, ancestors, where) if node not in ancestors and _ANY_DATE.search(own) else where)
+            for node, own, where in (short_lines(doc, body_node) if lines is None else lines)]
 
 
 def offer_datelines(found: Found, lines: list[tuple[str, str]], title: str | None) -> None:
@@ -251,28 +262,36 @@ def _where(node, body_ancestors: set, where: str) -> str:
     if any((a.tag == "a" and a.get("href")) or (a not in body_ancestors and _UNDATED.search(f"{a.get('id') or ''} {a.get('class') or ''}"))
            for a in (node, *node.iterancestors())) or any(_DATES.search(text_of(a)) for a in _links(node, 0)):
         return "listed"
-    entry = next((a for a in [node, *list(node.iterancestors())[:3]] if _links(a)), None)
-    if entry is None or _link_share(entry) < 0.4:
+    entry = next((a for a in [node, *list(node.iterancestors())[:3]] if _has_links(a)), None)
+    if entry is None:
         return where
-    if len(_links(entry)) >= 2 and len(_DATES.findall(text_of(entry))) >= 2:
+    entry_text = text_of(entry)
+    if _link_share(entry, entry_text) < 0.4:
+        return where
+    if len(list(islice(_links(entry), 2))) == 2 and len(_DATES.findall(entry_text)) >= 2:
         return "entry"
-    if len(text_of(entry)) > 300:
+    if len(entry_text) > 300:
         return where
     parent = entry.getparent()
-    if parent is not None and any(child is not entry and _links(child) and _DATES.search(text_of(child))
+    if parent is not None and any(child is not entry and _has_links(child) and _DATES.search(text_of(child))
                                   and len(text_of(child)) <= 300 for child in parent):
         return "entry"
     return where
 
 
-def _link_share(node) -> float:
-    """The share of node's words (dates and numbers aside) that are link text."""
-    return sum(len(_WORD.findall(text_of(a))) for a in _links(node, 0)) / max(len(_WORD.findall(text_of(node))), 1)
+def _link_share(node, text: str) -> float:
+    """The share of node's words (its `text`; dates and numbers aside) that are link text."""
+    return sum(len(_WORD.findall(text_of(a))) for a in _links(node, 0)) / max(len(_WORD.findall(text)), 1)
 
 
-def _links(node, shortest: int = 4) -> list:
-    """The links in node (not anchors: <a name=top1> left open wraps a forum's floors)."""
-    return [a for a in node.iter("a") if a.get("href") and len(squash(text_of(a))) >= shortest]
+def _links(node, shortest: int = 4) -> Iterator:
+    """The links in node (not anchors: <a name=top1> left open wraps a forum's floors), as
+    they are needed: the callers ask whether there are any, or two."""
+    return (a for a in node.iter("a") if a.get("href") and (not shortest or len(squash(text_of(a))) >= shortest))
+
+
+def _has_links(node) -> bool:
+    return next(_links(node), None) is not None
 
 
 def _meta_tags(doc) -> dict[str, str]:
