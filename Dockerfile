@@ -6,7 +6,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     MUNIARCHIVE_CONFIG=/app/config.yaml \
-    MUNIARCHIVE_DB=sqlite:////data/muniarchive.db
+    MUNIARCHIVE_DB=sqlite:////data/muniarchive.db \
+    MUNIARCHIVE_CACHE_DIR=/app/cache
 
 # tini as PID 1: it forwards docker stop's SIGTERM to the scheduler and reaps the crawl
 # processes the scheduler leaves behind (a crawl killed at its timeout, a child of a killed crawl)
@@ -20,9 +21,12 @@ COPY crawler ./crawler
 COPY archive ./archive
 COPY scheduler ./scheduler
 COPY textnorm ./textnorm
-# the project itself with its PostgreSQL driver (the postgres extra): versions are pyproject.toml's
+# the project itself with its PostgreSQL driver (the postgres extra): versions are pyproject.toml's;
+# then the word tables name recognition reads (built from jieba's dictionary once, here, not by
+# the first crawl)
 # hadolint ignore=DL3013
 RUN pip install --no-cache-dir ".[postgres]" \
+    && python -c "from crawler.extract.wordtags import frequency; frequency('规划')" \
     && useradd --system --create-home --uid 10001 muniarchive \
     && mkdir -p /data \
     && chown muniarchive /data

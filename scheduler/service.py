@@ -374,7 +374,7 @@ class SchedulerService:
                         self._changed.notify()
                     elif not self.queue and not self.active and self._batch_started is not None:
                         took = timedelta(seconds=time.monotonic() - self._batch_started)
-                        log.info("queue drained: %d sites run in %s (%d crawl slots)", len(self._batch_runs),
+                        log.info("queue drained: %d site(s) run in %s (%d crawl slots)", len(self._batch_runs),
                                  _duration(took), self.slots)
                         self._batch_started = None
 

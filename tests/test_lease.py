@@ -3,6 +3,7 @@ over a dead one's lease at the same moment, exactly one holds it."""
 
 from __future__ import annotations
 
+import select
 import subprocess
 import sys
 from datetime import timedelta
@@ -26,6 +27,14 @@ for trial in sys.stdin:
 """
 
 
+def answer(taker: subprocess.Popen, timeout: float = 120) -> str:
+    """The taker's next line; a taker that hangs fails the test instead of hanging it."""
+    if not select.select([taker.stdout], [], [], timeout)[0]:
+        taker.kill()
+        raise AssertionError(f"a lease taker gave no answer in {timeout:g} s")
+    return taker.stdout.readline().strip()
+
+
 def test_two_schedulers_taking_over_a_stale_lease_at_once_one_holds_it(archive_url):
     archive = Archive(archive_url)
     assert archive.acquire_lease("scheduler", "dead", "elsewhere", 1, lambda lease: False) is None
@@ -33,7 +42,7 @@ def test_two_schedulers_taking_over_a_stale_lease_at_once_one_holds_it(archive_u
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
               for name in ("a", "b")]
     try:
-        assert [taker.stdout.readline().strip() for taker in takers] == ["ready", "ready"]
+        assert [answer(taker) for taker in takers] == ["ready", "ready"]
         for trial in range(20):
             with archive.session() as session, session.begin():  # the holder died an hour ago
                 lease = session.get(SchedulerLease, "scheduler")
@@ -41,7 +50,7 @@ def test_two_schedulers_taking_over_a_stale_lease_at_once_one_holds_it(archive_u
             for taker in takers:
                 taker.stdin.write(f"{trial}\n")
                 taker.stdin.flush()
-            results = [taker.stdout.readline().strip() for taker in takers]
+            results = [answer(taker) for taker in takers]
             assert sorted(results) == ["lost", "won"], (trial, results, [t.stderr.read() for t in takers])
             winner = "ab"[results.index("won")]
             with archive.session() as session:

@@ -366,7 +366,7 @@ def test_due_runs_wait_in_a_queue_for_the_crawl_slots_and_the_drained_queue_is_r
     recorded = runs(tmp_path / "archive.db")
     assert sorted(r.site_id for r in recorded) == [1, 2, 3, 4] and all(r.status == "succeeded" for r in recorded)
     assert overlap(recorded) == 2  # never more than the two slots, and both used
-    assert "queue drained: 4 sites run in 0:0" in scheduler.err
+    assert "queue drained: 4 site(s) run in 0:0" in scheduler.err
 
 
 def test_a_retry_waits_for_its_backoff_without_holding_a_crawl_slot(tmp_path, sample_sites):
