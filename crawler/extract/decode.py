@@ -16,8 +16,8 @@ import re
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 
+from chardet import UniversalDetector
 from chardet.enums import LanguageFilter
-from chardet.universaldetector import UniversalDetector
 
 # gb2312 pages routinely carry GBK-only characters (镕 堃 喆 珺), and GBK is a subset of gb18030.
 _WIDER = {
