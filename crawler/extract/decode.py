@@ -17,7 +17,6 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 
 from chardet import UniversalDetector
-from chardet.enums import LanguageFilter
 
 # gb2312 pages routinely carry GBK-only characters (镕 堃 喆 珺), and GBK is a subset of gb18030.
 _WIDER = {
@@ -150,11 +149,9 @@ def _guess(body: bytes) -> dict:
     time until it is sure. Its probers walk every byte in Python (a tenth of a second on a 30 KB
     page), most of a page is ASCII markup that tells them nothing, and on text in one encoding
     they are sure after a thousand or so multibyte characters. UTF-16 and -32 without a BOM are
-    told by their NUL bytes: such a body goes whole. The probers are those for CJK encodings
-    (with UTF and Latin-1, which chardet always runs): the single-byte probers for Cyrillic,
-    Greek, Hebrew or Thai text cost as much again and have nothing to find on Chinese sites."""
+    told by their NUL bytes: such a body goes whole."""
     sample = body if b"\x00" in body else b" ".join(_NON_ASCII_RUN.findall(body))
-    detector = UniversalDetector(lang_filter=LanguageFilter.CJK)
+    detector = UniversalDetector()
     for start in range(0, len(sample), CHARDET_CHUNK):
         detector.feed(sample[start:start + CHARDET_CHUNK])
         if detector.done:
