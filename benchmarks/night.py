@@ -56,6 +56,7 @@ from archive.models import CrawlRun, Site  # noqa: E402
 from crawler.config import DB_ENV, load_config  # noqa: E402
 from crawler.samplesites.server import SampleSites, TrsSite  # noqa: E402
 from crawler.samplesites.synthetic import SyntheticTrsSite, synthetic_articles  # noqa: E402
+from scheduler.capacity import crawl_slots  # noqa: E402
 from scheduler.runner import run_crawl  # noqa: E402
 
 NIGHT_SECONDS = 6 * 3600
@@ -216,7 +217,8 @@ def main() -> int:
         quiet = [s for key, s in run_seconds.items() if not (runs[key].stats or {}).get("articles_new")]
         with_new = [s for key, s in run_seconds.items() if (runs[key].stats or {}).get("articles_new")]
         archived = sum((run.stats or {}).get("articles_new", 0) for run in finished)
-        slots = settings.max_parallel_crawls
+        # the slots the scheduler ran with (`auto` sized from this machine, the request cap applied)
+        slots, _ = crawl_slots(settings.max_parallel_crawls, settings.max_requests_per_second, defaults.download_delay)
 
     scale = TARGET_SITES / len(finished)
     print()
