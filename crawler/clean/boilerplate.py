@@ -11,9 +11,9 @@ from re import _parser as sre_parse
 
 import yaml
 
+from crawler.extract.vocabulary import SAFE_LOADER
+
 ACTIONS = ("drop_line", "drop_rest", "strip")
-# libyaml's loader where PyYAML has it: the pure-Python one takes six times as long
-_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 # a paragraph long enough to be the article's text: a trailer marker before any such line is a
@@ -36,7 +36,7 @@ class Rule:
 
 def parse_rules(text: str) -> tuple[Rule, ...]:
     """Rules from YAML text (`rules: [{name, pattern, action, example}]`)."""
-    data = yaml.load(text, Loader=_SAFE_LOADER) or {}
+    data = yaml.load(text, Loader=SAFE_LOADER) or {}
     return compile_rules(data.get("rules", []))
 
 
