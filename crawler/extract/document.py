@@ -138,7 +138,7 @@ def text_of(node) -> str:
     return "".join(node.itertext()) if hasattr(node, "itertext") else str(node)
 
 
-def has_text(node) -> bool:
+def has_text(node) -> bool:  # rule-usage: general because whether an element holds any text, on any page (a faster form of squash(text_of(node)))
     """Whether `squash(text_of(node))` is not empty, read only as far as the first word."""
     return any(not piece.isspace() for piece in node.itertext() if piece)
 

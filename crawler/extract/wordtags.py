@@ -28,7 +28,7 @@ MIN_INF = float("-inf")
 SCHEMA = 1  # bump when the layout of the cache file changes
 
 # jieba.posseg's patterns
-_HAN_DETAIL = re.compile("([\u4E00-\u9FD5]+)")
+_HAN_DETAIL = re.compile("([\u4E00-\u9FD5]+)")  # rule-usage: general because jieba's own split of a text into Han runs (posseg.re_han_detail), no page's words
 _SKIP_DETAIL = re.compile(r"([\.0-9]+|[a-zA-Z0-9]+)")
 _HAN_INTERNAL = re.compile("([\u4E00-\u9FD5a-zA-Z0-9+#&\\._]+)")
 _SKIP_INTERNAL = re.compile(r"(\r\n|\s)")
