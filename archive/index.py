@@ -64,6 +64,20 @@ _UPSERT_SEARCH_ROW = ("INSERT INTO article_search (article_id, title, body) VALU
                       "ON CONFLICT (article_id) DO UPDATE SET title = excluded.title, body = excluded.body")
 
 
+def _search_row_sql(connection: Connection) -> str:
+    return ("INSERT INTO article_fts (rowid, title, body) VALUES (:article_id, :title, :body)"
+            if has_fts(connection) else _UPSERT_SEARCH_ROW)
+
+
+def index_search(connection: Connection, articles: list[tuple[int, str | None, str | None]]) -> None:
+    """Search rows for articles (id, title, body) that have none yet, in one executemany:
+    a copied archive's (archive/copy.py), whose engine-specific index is not copied but made."""
+    if articles:
+        _run(connection, _search_row_sql(connection),
+             [{"article_id": article_id, "title": text.title, "body": text.body}
+              for article_id, text in ((id_, search_text(title, body)) for id_, title, body in articles)])
+
+
 def find_match(connection: Connection, article_id: int, fp: Fingerprint) -> tuple[int, int | None] | None:
     """(article id, its story id) of a stored article at or above the similarity threshold,
     or None. Same normalised text first (exact duplicate), then LSH candidates."""
@@ -128,8 +142,7 @@ def index_article(connection: Connection, article_id: int, title: str | None, bo
         _run(connection, "DELETE FROM article_fingerprint WHERE article_id = :article_id", ids)
     if search:
         text = text or search_text(title, body)
-        _run(connection, "INSERT INTO article_fts (rowid, title, body) VALUES (:article_id, :title, :body)"
-             if has_fts(connection) else _UPSERT_SEARCH_ROW, {**ids, "title": text.title, "body": text.body})
+        _run(connection, _search_row_sql(connection), {**ids, "title": text.title, "body": text.body})
     story_id = None
     if fp is not None:
         _run(connection, "INSERT INTO article_fingerprint (article_id, signature) VALUES (:article_id, :signature)",

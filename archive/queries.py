@@ -280,12 +280,19 @@ def raw_capture(archive: Archive, capture_id: int) -> tuple[str, bytes] | None:
         return headers.get("content-type", "application/octet-stream"), zlib.decompress(capture.body_zlib)
 
 
+def _read_only_session(connection, _record) -> None:
+    connection.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
+    connection.commit()  # a SET in a transaction rolled back (as the pool does) would be undone
+
+
 def read_only(url: str) -> Archive:
-    """The archive opened for reading only (what `muniarchive serve` answers from): SQLite
-    refuses every write on its connections, and nothing is migrated."""
+    """The archive opened for reading only (what `muniarchive serve` answers from): the
+    database refuses every write on its connections, and nothing is migrated."""
     archive = Archive(url, upgrade=False)
     if archive.engine.dialect.name == "sqlite":
         event.listen(archive.engine, "connect", lambda connection, _record: connection.execute("PRAGMA query_only=ON"))
+    else:
+        event.listen(archive.engine, "connect", _read_only_session)
     return archive
 
 

@@ -7,22 +7,33 @@ base.html), while its table browser stays under /DATABASE.
     /article/ID        an article laid out for reading
     /capture/ID        the stored raw bytes of a capture, with the content type it was served with
 
-Every read goes through archive.queries on a connection SQLite keeps read-only. The pages
-answer from a worker thread (SQLAlchemy is synchronous); times are in the config's zone.
+Every read goes through archive.queries on a read-only connection: to the file Datasette
+serves, or, serving a PostgreSQL archive, to PostgreSQL itself (scheduler/serve.py), while a
+thread remakes the table browser's SQLite snapshot every `refresh_seconds` and at SIGHUP. The
+pages answer from a worker thread (SQLAlchemy is synchronous); times are in the config's zone.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
+import sys
+import threading
+import time
 from datetime import datetime
 from importlib import resources
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from datasette import hookimpl
+from datasette.database import Database
 from datasette.utils.asgi import NotFound, Response
 
+from archive.db import ArchiveError
 from archive.plans import releases
 from archive.queries import article_record, latest_articles, raw_capture, read_only, search
+from scheduler.serve import LIVE_ENV, make_snapshot
 
 PLUGIN = "muniarchive"
 RESULTS = 50
@@ -46,11 +57,67 @@ def _settings(datasette) -> tuple[str, str]:
 
 
 def _archive(datasette):
-    """One read-only archive per server, on the file Datasette serves."""
+    """One read-only archive per server: the PostgreSQL archive served, or the file Datasette serves."""
     if getattr(datasette, "_muniarchive", None) is None:
         database, _ = _settings(datasette)
-        datasette._muniarchive = read_only(f"sqlite:///{datasette.get_database(database).path}")
+        datasette._muniarchive = read_only(os.environ.get(LIVE_ENV)
+                                           or f"sqlite:///{datasette.get_database(database).path}")
     return datasette._muniarchive
+
+
+class SnapshotRefresher(threading.Thread):
+    """Remakes the table browser's snapshot of a PostgreSQL archive every `seconds`, and at
+    once when woken (SIGHUP), then swaps it in for the served one. The snapshot before stays
+    open until the next swap, for the requests still reading it."""
+
+    def __init__(self, datasette, url: str, seconds: float, folder: str):
+        super().__init__(name="muniarchive-snapshots", daemon=True)
+        self.datasette, self.url, self.seconds, self.folder = datasette, url, seconds, folder
+        self.wake = threading.Event()
+        self.retired: Database | None = None
+
+    def run(self) -> None:
+        for generation in range(1, sys.maxsize):
+            self.wake.wait(self.seconds)
+            self.wake.clear()
+            started = time.monotonic()
+            path = Path(self.folder) / f"{_settings(self.datasette)[0]}-{generation}.db"
+            try:
+                articles = make_snapshot(self.url, path)
+            except ArchiveError as exc:  # PostgreSQL away for a while: the old snapshot stays served
+                print(f"snapshot not refreshed: {exc}", file=sys.stderr, flush=True)
+                continue
+            self.swap(path)
+            print(f"snapshot refreshed: {articles} articles in {time.monotonic() - started:.1f} s",
+                  file=sys.stderr, flush=True)
+
+    def swap(self, path: Path) -> None:
+        database, _ = _settings(self.datasette)
+        fresh = Database(self.datasette, path=str(path), is_mutable=True)
+        fresh.name = fresh.route = database
+        previous = self.datasette.databases[database]
+        # one assignment, as Datasette's add_database does: a request sees the old or the new
+        self.datasette.databases = {**self.datasette.databases, database: fresh}
+        if self.retired is not None:
+            self.retired.close()
+            for suffix in ("", "-wal", "-shm"):
+                try:
+                    os.unlink(self.retired.path + suffix)
+                except FileNotFoundError:
+                    pass
+        self.retired = previous
+
+
+@hookimpl
+def startup(datasette):
+    config = datasette.plugin_config(PLUGIN) or {}
+    url = os.environ.get(LIVE_ENV)
+    if url and config.get("refresh_seconds"):
+        refresher = SnapshotRefresher(datasette, url, float(config["refresh_seconds"]), config["snapshots"])
+        datasette._muniarchive_refresher = refresher
+        # Datasette runs the startup hooks in the main thread, before its server starts
+        signal.signal(signal.SIGHUP, lambda _signum, _frame: refresher.wake.set())
+        refresher.start()
 
 
 def local_time(value: datetime | None, tz: str, precision: str | None = "second") -> str:

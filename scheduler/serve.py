@@ -6,11 +6,18 @@ captures) and, under /DATABASE, its own table browser with canned queries for po
 Datasette opens the file read-only, and the plugin reads through a connection SQLite keeps
 read-only, so browsing while crawls run is safe. Times in the canned queries are shown in
 the config's time zone (stored UTC), with the offset written out.
+
+On PostgreSQL (Datasette reads SQLite files only) the reader's view reads the PostgreSQL
+archive itself, read-only, so search, articles and raw captures are never stale; the table
+browser under /archive reads a SQLite snapshot made with the copy code (archive/copy.py) of
+every table but the raw captures and the dedup index, which it hides anyway, remade every
+--refresh seconds (and at SIGHUP) in the background and swapped in whole.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sys
 import tempfile
 from datetime import datetime
@@ -18,13 +25,20 @@ from importlib import resources
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from archive import Archive, ArchiveError
+from archive import Archive
 from archive.db import sqlite_path
 from archive.masking import mask_url
 
 PLUGIN = "muniarchive"
 # the hooks scheduler/datasette_plugin.py implements: the file Datasette loads imports them
-HOOKS = ("register_routes",)
+HOOKS = ("register_routes", "startup")
+# the PostgreSQL archive the reader's view reads, handed to Datasette's process (never in its
+# metadata, which it serves at /-/metadata: the URL may hold a password)
+LIVE_ENV = "MUNIARCHIVE_SERVE_ARCHIVE"
+SNAPSHOT_NAME = "archive"
+# left out of a snapshot: bulk the table browser hides (the reader serves captures from PostgreSQL)
+SNAPSHOT_SKIP = ("capture", "lsh_band", "article_fingerprint", "index_queue", "apscheduler_jobs")
+DEFAULT_REFRESH_SECONDS = 900
 
 
 def _offset(tz: str) -> tuple[str, str]:
@@ -33,7 +47,7 @@ def _offset(tz: str) -> tuple[str, str]:
     return f"{now.utcoffset().total_seconds() / 3600:+g} hours", now.isoformat()[-6:]
 
 
-def metadata(database: str, tz: str) -> dict:
+def metadata(database: str, tz: str, settings: dict | None = None) -> dict:
     modifier, label = _offset(tz)
 
     def at(column: str) -> str:
@@ -81,7 +95,7 @@ order by a.story_id desc, a.publish_time""",
         "title": "muniarchive",
         "description": "The archive of Chinese municipal news and government sites, read-only. "
                        "Search and read articles at /.",
-        "plugins": {PLUGIN: {"database": database, "timezone": tz}},
+        "plugins": {PLUGIN: {"database": database, "timezone": tz, **(settings or {})}},
         "databases": {database: {
             "queries": queries,
             "tables": {
@@ -99,16 +113,37 @@ order by a.story_id desc, a.publish_time""",
     }
 
 
-def datasette_command(database_url: str, tz: str, host: str, port: int) -> list[str]:
+def make_snapshot(url: str, path: Path) -> int:
+    """A SQLite snapshot of the archive at `url` for the table browser, written beside `path`
+    and renamed into place when complete; returns how many articles it holds."""
+    from archive.copy import copy_archive
+
+    partial = path.with_name(path.name + ".partial")
+    for leftover in (partial, partial.with_name(partial.name + "-wal"), partial.with_name(partial.name + "-shm")):
+        leftover.unlink(missing_ok=True)
+    report = copy_archive(url, f"sqlite:///{partial}", skip=SNAPSHOT_SKIP, search=False, verify=False)
+    partial.replace(path)
+    return next(table.target_rows for table in report.tables if table.table == "article")
+
+
+def datasette_command(database_url: str, tz: str, host: str, port: int,
+                      refresh_seconds: int = DEFAULT_REFRESH_SECONDS) -> list[str]:
     """The `datasette serve` command line for this archive (created or migrated first, so
-    every table is there), with the reader's view plugged in."""
-    path = sqlite_path(database_url)
-    if path is None:
-        raise ArchiveError(f"archive {mask_url(database_url)}: serve needs a SQLite archive "
-                           "(Datasette); for PostgreSQL use its own tools")
+    every table is there), with the reader's view plugged in. On PostgreSQL the first
+    snapshot is made here, and the archive's URL goes to Datasette's process in LIVE_ENV."""
     Archive(database_url).close()
     folder = Path(tempfile.mkdtemp(prefix="muniarchive-serve-"))
-    (folder / "metadata.json").write_text(json.dumps(metadata(path.stem, tz), ensure_ascii=False), encoding="utf-8")
+    path = sqlite_path(database_url)
+    settings = {}
+    if path is None:
+        path = folder / f"{SNAPSHOT_NAME}.db"
+        articles = make_snapshot(database_url, path)
+        print(f"snapshot of {mask_url(database_url)} for the table browser: {articles} articles "
+              f"(remade every {refresh_seconds} s, and at SIGHUP)", file=sys.stderr, flush=True)
+        os.environ[LIVE_ENV] = database_url
+        settings = {"refresh_seconds": refresh_seconds, "snapshots": str(folder)}
+    (folder / "metadata.json").write_text(json.dumps(metadata(path.stem, tz, settings), ensure_ascii=False),
+                                          encoding="utf-8")
     plugins = folder / "plugins"
     plugins.mkdir()
     (plugins / "muniarchive_plugin.py").write_text(

@@ -28,13 +28,14 @@ def cli() -> None:
     Take it elsewhere:       muniarchive export --format jsonl|csv|parquet|warc
     Read it in a browser:    muniarchive serve
     Migrate once per deploy: muniarchive migrate [--check]
+    Copy it to PostgreSQL:   muniarchive copy --from URL --to URL
     """
 
 
 for command in (crawl.crawl, crawl.demo, service.scheduler_group, service.jobs, browse.status, service.doctor,
                 browse.runs, browse.show, browse.articles, browse.search, browse.stories, browse.history,
                 tools.reprocess, tools.import_text, plans.plans, export.export, tools.serve, tools.extract,
-                tools.probe, tools.migrate):
+                tools.probe, tools.migrate, tools.copy):
     cli.add_command(command)
 
 

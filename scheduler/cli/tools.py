@@ -1,5 +1,6 @@
 """Working on pages and the archive without a crawl: `extract`, `import-text`, `reprocess`,
-`probe` (a new site), `serve` (the browser view), `migrate` (the archive's schema)."""
+`probe` (a new site), `serve` (the browser view), `migrate` (the archive's schema), `copy`
+(the archive to another database)."""
 
 from __future__ import annotations
 
@@ -31,9 +32,11 @@ from scheduler.runner import open_archive, watch_plans
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="address to listen on (0.0.0.0: every network)")
 @click.option("--port", default=8001, show_default=True, type=int, help="port to listen on")
+@click.option("--refresh", "refresh_seconds", default=900, show_default=True, type=click.IntRange(10),
+              metavar="SECONDS", help="PostgreSQL archive: remake the table browser's snapshot this often")
 @config_option
 @fail_cleanly
-def serve(host: str, port: int, config_path: str) -> None:
+def serve(host: str, port: int, refresh_seconds: int, config_path: str) -> None:
     """Read and search the archive in a web browser, read-only.
 
     The home page (/) has a search box (as `muniarchive search`: either script, every
@@ -42,14 +45,21 @@ def serve(host: str, port: int, config_path: str) -> None:
     raw capture. Datasette's table browser, with canned queries, is under /DATABASE. Runs
     until Ctrl-C.
 
+    A PostgreSQL archive: the pages above read it directly (read-only); Datasette, which
+    reads SQLite only, browses a snapshot of it (/archive: every table but the raw captures
+    and the dedup index), remade in the background every --refresh seconds and when the
+    process gets SIGHUP.
+
     \b
-    Example:
+    Examples:
       muniarchive serve --config config.yaml      # then open http://127.0.0.1:8001/
+      MUNIARCHIVE_DB=postgresql+psycopg://archive@db.example/muniarchive muniarchive serve --refresh 300
+      kill -HUP <pid of serve>                     # remake the snapshot now
     """
     from scheduler.serve import datasette_command
 
     config = load_config(config_path)
-    command = datasette_command(config.database_url, config.defaults.timezone, host, port)
+    command = datasette_command(config.database_url, config.defaults.timezone, host, port, refresh_seconds)
     click.echo(f"serving {mask_url(config.database_url)} read-only at http://{host}:{port}/ (Ctrl-C stops)", err=True)
     os.execvp(command[0], command)
 
@@ -266,3 +276,48 @@ def migrate(check: bool, config_path: str, json_output: bool) -> None:
         click.echo(f"{where}: migrated from {start or 'none (empty)'} to {end} ({len(pending)} migration(s))")
     if check and pending:
         raise SystemExit(1)
+
+
+@click.command()
+@click.option("--from", "source", required=True, metavar="URL", envvar="MUNIARCHIVE_COPY_FROM",
+              help="the archive to copy (or $MUNIARCHIVE_COPY_FROM), at the newest revision")
+@click.option("--to", "target", required=True, metavar="URL", envvar="MUNIARCHIVE_COPY_TO",
+              help="where to (or $MUNIARCHIVE_COPY_TO): an empty database, or an earlier copy stopped part way")
+@click.option("--batch", default=1000, show_default=True, type=click.IntRange(1), help="rows per transaction")
+@json_option
+@fail_cleanly
+def copy(source: str, target: str, batch: int, json_output: bool) -> None:
+    """Copy a whole archive to another database: SQLite to PostgreSQL, PostgreSQL to SQLite,
+    or SQLite to SQLite. Every table (articles, versions, captures, runs, sites, stories, plans,
+    incidents, ...) with its ids; the target is created and migrated, and its search index is
+    made as a crawl would make it. Then each table is compared, rows and a checksum of their
+    values, and the command exits 1 naming a table that differs.
+
+    Stopped part way (Ctrl-C, a crash), run it again: it goes on where it stopped. A target
+    that holds another archive is refused. Stop crawls on the source first, or copy what it
+    held when the copy began. Progress goes to stderr. Passwords in URLs are never printed;
+    give them through the environment variables to keep them out of `ps` too.
+
+    \b
+    Examples:
+      muniarchive copy --from sqlite:///data/muniarchive.db \\
+                       --to postgresql+psycopg://archive@db.example/muniarchive
+      muniarchive copy --from "$PG_URL" --to sqlite:///backup/muniarchive.db --json
+    """
+    from archive.copy import copy_archive
+
+    report = copy_archive(source, target, batch=batch, progress=lambda line: click.echo(line, err=True))
+    if json_output:
+        print_json(report.as_dict())
+    else:
+        table = Table("table", "rows", "copied now", "checksum (sha256)", "same as the source",
+                      title=f"{report.source} -> {report.target} (revision {report.revision})")
+        for row in report.tables:
+            table.add_row(row.table, str(row.target_rows), str(row.copied), (row.target_checksum or "")[:16],
+                          "yes" if row.matches else f"[red]NO[/red] (source: {row.source_rows} rows, "
+                          f"{(row.source_checksum or '')[:16]})")
+        console.print(table)
+    if report.mismatched:
+        raise click.ClickException("the copy differs from the source in "
+                                   + ", ".join(f"table {row.table} ({row.source_rows} rows in the source, "
+                                               f"{row.target_rows} in the copy)" for row in report.mismatched))
