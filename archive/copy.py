@@ -233,10 +233,9 @@ def _writer(table: Table, dialect: str, replace: bool):
         else statement.on_conflict_do_nothing()
 
 
-def _copy_table(source: Connection, target_engine: Engine, read: Table, written: Table, *, batch: int,
-                search: bool, progress: Callable[[str], None]) -> TableCopy:
-    with target_engine.connect() as target:
-        held, last = _resume_point(source, target, read, written)
+def _copy_table(source: Connection, target_engine: Engine, read: Table, written: Table, start: tuple[int, tuple | None],
+                *, batch: int, search: bool, progress: Callable[[str], None]) -> TableCopy:
+    held, last = start
     result = TableCopy(written.name, target_rows=held)
     dialect = target_engine.dialect.name
     insert = _writer(written, dialect, replace=not held and written.name in _seed_rows())
@@ -328,10 +327,15 @@ def copy_archive(source_url: str, target_url: str, *, batch: int = BATCH, verify
                 source = source.execution_options(isolation_level=isolation)
             with target_engine.connect() as target:
                 tables = _tables(source, target, skip)
-            for read, written in tables:
+                # every table checked before anything is written: another archive is left as it was
+                starts = []
+                for read, written in tables:
+                    table = written.name
+                    starts.append(_resume_point(source, target, read, written))
+            for (read, written), start in zip(tables, starts, strict=True):
                 table = written.name
-                report.tables.append(_copy_table(source, target_engine, read, written, batch=batch, search=search,
-                                                 progress=progress))
+                report.tables.append(_copy_table(source, target_engine, read, written, start, batch=batch,
+                                                 search=search, progress=progress))
             table = "the sequences"
             if target_engine.dialect.name == "postgresql":
                 with target_engine.begin() as target:

@@ -27,7 +27,6 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from datasette import hookimpl
-from datasette.database import Database
 from datasette.utils.asgi import NotFound, Response
 
 from archive.db import ArchiveError
@@ -67,45 +66,26 @@ def _archive(datasette):
 
 class SnapshotRefresher(threading.Thread):
     """Remakes the table browser's snapshot of a PostgreSQL archive every `seconds`, and at
-    once when woken (SIGHUP), then swaps it in for the served one. The snapshot before stays
-    open until the next swap, for the requests still reading it."""
+    once when woken (SIGHUP), in the file Datasette serves (scheduler.serve.make_snapshot)."""
 
-    def __init__(self, datasette, url: str, seconds: float, folder: str):
+    def __init__(self, datasette, url: str, seconds: float):
         super().__init__(name="muniarchive-snapshots", daemon=True)
-        self.datasette, self.url, self.seconds, self.folder = datasette, url, seconds, folder
+        self.datasette, self.url, self.seconds = datasette, url, seconds
         self.wake = threading.Event()
-        self.retired: Database | None = None
 
     def run(self) -> None:
-        for generation in range(1, sys.maxsize):
+        path = Path(self.datasette.get_database(_settings(self.datasette)[0]).path)
+        while True:
             self.wake.wait(self.seconds)
             self.wake.clear()
             started = time.monotonic()
-            path = Path(self.folder) / f"{_settings(self.datasette)[0]}-{generation}.db"
             try:
                 articles = make_snapshot(self.url, path)
-            except ArchiveError as exc:  # PostgreSQL away for a while: the old snapshot stays served
+            except ArchiveError as exc:  # PostgreSQL away for a while: the last snapshot stays served
                 print(f"snapshot not refreshed: {exc}", file=sys.stderr, flush=True)
                 continue
-            self.swap(path)
             print(f"snapshot refreshed: {articles} articles in {time.monotonic() - started:.1f} s",
                   file=sys.stderr, flush=True)
-
-    def swap(self, path: Path) -> None:
-        database, _ = _settings(self.datasette)
-        fresh = Database(self.datasette, path=str(path), is_mutable=True)
-        fresh.name = fresh.route = database
-        previous = self.datasette.databases[database]
-        # one assignment, as Datasette's add_database does: a request sees the old or the new
-        self.datasette.databases = {**self.datasette.databases, database: fresh}
-        if self.retired is not None:
-            self.retired.close()
-            for suffix in ("", "-wal", "-shm"):
-                try:
-                    os.unlink(self.retired.path + suffix)
-                except FileNotFoundError:
-                    pass
-        self.retired = previous
 
 
 @hookimpl
@@ -113,8 +93,7 @@ def startup(datasette):
     config = datasette.plugin_config(PLUGIN) or {}
     url = os.environ.get(LIVE_ENV)
     if url and config.get("refresh_seconds"):
-        refresher = SnapshotRefresher(datasette, url, float(config["refresh_seconds"]), config["snapshots"])
-        datasette._muniarchive_refresher = refresher
+        refresher = SnapshotRefresher(datasette, url, float(config["refresh_seconds"]))
         # Datasette runs the startup hooks in the main thread, before its server starts
         signal.signal(signal.SIGHUP, lambda _signum, _frame: refresher.wake.set())
         refresher.start()

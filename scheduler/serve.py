@@ -18,8 +18,10 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import sys
 import tempfile
+from contextlib import closing
 from datetime import datetime
 from importlib import resources
 from pathlib import Path
@@ -113,16 +115,26 @@ order by a.story_id desc, a.publish_time""",
     }
 
 
+def _remove(path: Path) -> None:
+    for name in (path.name, f"{path.name}-wal", f"{path.name}-shm"):
+        path.with_name(name).unlink(missing_ok=True)
+
+
 def make_snapshot(url: str, path: Path) -> int:
-    """A SQLite snapshot of the archive at `url` for the table browser, written beside `path`
-    and renamed into place when complete; returns how many articles it holds."""
+    """A SQLite snapshot of the archive at `url` for the table browser, made beside `path`
+    and put in its place when complete; returns how many articles it holds.
+
+    A snapshot already served is overwritten through SQLite's backup API in one step: the
+    server's open connections (Datasette keeps one per thread) see the old pages or the new,
+    never a mixture, and nothing needs to reopen the file."""
     from archive.copy import copy_archive
 
-    partial = path.with_name(path.name + ".partial")
-    for leftover in (partial, partial.with_name(partial.name + "-wal"), partial.with_name(partial.name + "-shm")):
-        leftover.unlink(missing_ok=True)
-    report = copy_archive(url, f"sqlite:///{partial}", skip=SNAPSHOT_SKIP, search=False, verify=False)
-    partial.replace(path)
+    fresh = path.with_name(f"{path.stem}-next.db")
+    _remove(fresh)
+    report = copy_archive(url, f"sqlite:///{fresh}", skip=SNAPSHOT_SKIP, search=False, verify=False)
+    with closing(sqlite3.connect(fresh)) as made, closing(sqlite3.connect(path)) as served:
+        made.backup(served)
+    _remove(fresh)
     return next(table.target_rows for table in report.tables if table.table == "article")
 
 
@@ -141,7 +153,7 @@ def datasette_command(database_url: str, tz: str, host: str, port: int,
         print(f"snapshot of {mask_url(database_url)} for the table browser: {articles} articles "
               f"(remade every {refresh_seconds} s, and at SIGHUP)", file=sys.stderr, flush=True)
         os.environ[LIVE_ENV] = database_url
-        settings = {"refresh_seconds": refresh_seconds, "snapshots": str(folder)}
+        settings = {"refresh_seconds": refresh_seconds}
     (folder / "metadata.json").write_text(json.dumps(metadata(path.stem, tz, settings), ensure_ascii=False),
                                           encoding="utf-8")
     plugins = folder / "plugins"
