@@ -41,7 +41,7 @@ from sqlalchemy import (
     tuple_,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from archive.db import (
     ArchiveError,
@@ -279,11 +279,23 @@ def _same_database(source_url: str, target_url: str) -> bool:
     return source_url == target_url
 
 
+def _connected(url: str, what: str) -> Engine:
+    """An engine on `url` whose server answers (a server down or a wrong password is said as
+    such, not taken for a database without an archive)."""
+    engine = create_archive_engine(url)
+    try:
+        engine.connect().close()
+    except OperationalError as exc:
+        engine.dispose()
+        raise ArchiveError(f"{what} {mask_url(url)}: {str(exc.orig).strip().splitlines()[0]}") from None
+    return engine
+
+
 def _open_source(url: str) -> Engine:
     path = sqlite_path(url)
     if path is not None and not path.is_file():
         raise ArchiveError(f"source archive {path}: no such file")
-    engine = create_archive_engine(url)
+    engine = _connected(url, "source archive")
     revision, newest = stored_revision(engine), newest_revision()
     if revision != newest:
         engine.dispose()
@@ -294,7 +306,7 @@ def _open_source(url: str) -> Engine:
 
 
 def _open_target(url: str, revision: str, foreign_keys: bool) -> Engine:
-    engine = create_archive_engine(url)
+    engine = _connected(url, "target")
     if not foreign_keys and engine.dialect.name == "sqlite":  # a partial copy: rows point at tables left out
         event.listen(engine, "connect", lambda connection, _record: connection.execute("PRAGMA foreign_keys=OFF"))
     held = stored_revision(engine)
@@ -320,11 +332,13 @@ def copy_archive(source_url: str, target_url: str, *, batch: int = BATCH, verify
     table = "the schema"
     try:
         target_engine = _open_target(target_url, report.revision, foreign_keys=not skip)
-        # one consistent view of the source for the whole copy
-        isolation = "REPEATABLE READ" if source_engine.dialect.name == "postgresql" else None
+        # one consistent view of the source for the whole copy: a snapshot on PostgreSQL; on
+        # SQLite one read transaction (the driver would run each SELECT in one of its own)
         with source_engine.connect() as source:
-            if isolation:
-                source = source.execution_options(isolation_level=isolation)
+            if source_engine.dialect.name == "postgresql":
+                source = source.execution_options(isolation_level="REPEATABLE READ")
+            else:
+                source.exec_driver_sql("BEGIN")
             with target_engine.connect() as target:
                 tables = _tables(source, target, skip)
                 # every table checked before anything is written: another archive is left as it was

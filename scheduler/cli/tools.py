@@ -294,9 +294,10 @@ def copy(source: str, target: str, batch: int, json_output: bool) -> None:
     values, and the command exits 1 naming a table that differs.
 
     Stopped part way (Ctrl-C, a crash), run it again: it goes on where it stopped. A target
-    that holds another archive is refused. Stop crawls on the source first, or copy what it
-    held when the copy began. Progress goes to stderr. Passwords in URLs are never printed;
-    give them through the environment variables to keep them out of `ps` too.
+    that holds another archive is refused. The source is read as of one moment, so crawls
+    may go on (what they store meanwhile is not copied). Progress goes to stderr. Passwords
+    in URLs are never printed; give them in the environment variables to keep them out of
+    `ps` too.
 
     \b
     Examples:
