@@ -186,7 +186,7 @@ def _tables(source: Connection, target: Connection, skip: tuple[str, ...]) -> li
     """(as read from the source, as written to the target) for every table to copy, in
     foreign-key order: the models' tables, and those only migrations know (APScheduler's)."""
     def copied(name: str, _metadata=None) -> bool:
-        return not name.startswith(SEARCH_TABLES) and name not in NOT_COPIED and name not in skip
+        return not name.startswith(SEARCH_TABLES) and name not in NOT_COPIED
 
     reflected = {}
     for side, connection in (("source", source), ("target", target)):
@@ -198,7 +198,8 @@ def _tables(source: Connection, target: Connection, skip: tuple[str, ...]) -> li
         raise ArchiveError(f"the source and the target differ in their tables ({', '.join(sorted(missing))}) "
                            "though at the same revision")
     return [(Base.metadata.tables.get(table.name, reflected["source"].tables[table.name]),
-             Base.metadata.tables.get(table.name, table)) for table in reflected["target"].sorted_tables]
+             Base.metadata.tables.get(table.name, table)) for table in reflected["target"].sorted_tables
+            if table.name not in skip]
 
 
 def _resume_point(source: Connection, target: Connection, read: Table, written: Table) -> tuple[int, tuple | None]:
@@ -315,6 +316,7 @@ def _open_target(url: str, revision: str, foreign_keys: bool) -> Engine:
         raise ArchiveError(f"target {mask_url(url)} holds an archive at revision {held}: copy into an empty "
                            "database, or into an earlier copy of this archive")
     migrate(engine)
+    engine.dispose()  # migrating turned foreign keys back on in the connection it pooled
     return engine
 
 

@@ -1,6 +1,6 @@
 """`muniarchive copy` and serve's snapshot at size: how long an archive takes to move.
 
-    python benchmarks/copy.py ARCHIVE.db [--pg URL] [--batch 1000]
+    python benchmarks/copying.py ARCHIVE.db [--pg URL] [--batch 1000]
 
 ARCHIVE.db is a SQLite archive (e.g. made by `benchmarks/archive.py --articles 10000 --db
 ARCHIVE.db`). It is copied SQLite -> PostgreSQL -> SQLite, each copy verified (counts and
