@@ -182,9 +182,9 @@ def test_the_copy_takes_new_ids_after_the_copied_ones(demo, postgres_url):
     assert (site_id, run_id) == (highest["site"] + 1, highest["crawl_run"] + 1)
 
 
-def test_a_copy_killed_after_its_first_progress_line_goes_on_when_run_again(demo, postgres_url):
+def test_a_copy_killed_after_its_first_progress_line_goes_on_when_run_again(demo, postgres_url, tmp_path):
     Archive(postgres_url).close()  # the schema first, so that a table the copy writes later can be held
-    source = copy(demo, f"sqlite:///{Path(demo.removeprefix('sqlite:///')).with_name('reference.db')}")
+    source = copy(demo, f"sqlite:///{tmp_path / 'reference.db'}")  # what a copy that was never stopped holds
     engine = create_engine(postgres_url)
     with engine.connect() as holder:
         # the copy blocks when it reaches the articles: killed before them, whatever the machine's speed
