@@ -53,7 +53,7 @@ def serve(host: str, port: int, refresh_seconds: int, config_path: str) -> None:
     \b
     Examples:
       muniarchive serve --config config.yaml      # then open http://127.0.0.1:8001/
-      MUNIARCHIVE_DB=postgresql+psycopg://archive@db.example/muniarchive muniarchive serve --refresh 300
+      muniarchive serve --config pg.yaml --refresh 300   # archive.url: postgresql+psycopg://...
       kill -HUP <pid of serve>                     # remake the snapshot now
     """
     from scheduler.serve import datasette_command
