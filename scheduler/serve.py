@@ -11,7 +11,8 @@ On PostgreSQL (Datasette reads SQLite files only) the reader's view reads the Po
 archive itself, read-only, so search, articles and raw captures are never stale; the table
 browser under /archive reads a SQLite snapshot made with the copy code (archive/copy.py) of
 every table but the raw captures and the dedup index, which it hides anyway, remade every
---refresh seconds (and at SIGHUP) in the background and swapped in whole.
+--refresh seconds (and at SIGHUP) in the background and written over the served file in
+one step (make_snapshot).
 """
 
 from __future__ import annotations

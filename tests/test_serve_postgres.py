@@ -13,10 +13,12 @@ from urllib.parse import quote
 
 import pytest
 import yaml
-from sqlalchemy import select
+from sqlalchemy import select, text
+from sqlalchemy.exc import DBAPIError
 
 from archive import Archive, ArticleData
 from archive.models import Article
+from archive.queries import read_only
 from crawler.config import load_config
 from crawler.samplesites import SampleSites
 from scheduler.runner import run_crawl
@@ -100,3 +102,12 @@ def test_serve_on_postgresql_answers_from_its_articles_and_shows_new_ones_after_
     wait_for(lambda: "snapshot refreshed" in log_path.read_text(), 120, "the snapshot to be remade")
     assert browsed_ids(base) == {*stored, new_id}
     assert "snapshot refreshed: " + str(len(stored) + 1) + " articles" in log_path.read_text()
+
+
+def test_the_readers_connections_to_postgresql_refuse_writes(postgres_url):
+    Archive(postgres_url).close()
+    archive = read_only(postgres_url)
+    for _ in range(2):  # and still after the pool has rolled the first back
+        with archive.session() as session, pytest.raises(DBAPIError, match="read-only transaction"):
+            session.execute(text("INSERT INTO story (created_at) VALUES (now())"))
+    archive.close()
