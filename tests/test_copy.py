@@ -99,8 +99,9 @@ def fill_the_other_tables(archive: Archive, url: str) -> None:
 
 def exports(url: str, folder: Path) -> dict[str, bytes | list]:
     """Every export the CLI makes of the archive: each record format of articles (current and
-    every version) and attachments, and the WARC as its records (each WARC names itself and
-    its request records with new ids and the time it was written)."""
+    every version) and attachments, the WARC as its records (each WARC names itself and its
+    request records with new ids and the time it was written), and what is new since the
+    last export to a named target (which moves its cursor: the last export made here)."""
     from warcio.archiveiterator import ArchiveIterator
 
     folder.mkdir()
@@ -113,6 +114,9 @@ def exports(url: str, folder: Path) -> dict[str, bytes | list]:
                 export(archive, fmt, str(out), TZ, Selection(versions=versions), what=what)
                 made[out.name] = out.read_bytes()
     export(archive, "warc", str(folder / "all.warc.gz"), TZ, Selection())
+    # an export target's cursor came along: what is new to it is the same everywhere
+    export(archive, "jsonl", str(folder / "since.jsonl"), TZ, Selection(), since_last="weekly")
+    made["since.jsonl"] = (folder / "since.jsonl").read_bytes()
     archive.close()
     records = []
     with open(folder / "all.warc.gz", "rb") as stream:
