@@ -321,4 +321,6 @@ def copy(source: str, target: str, batch: int, json_output: bool) -> None:
     if report.mismatched:
         raise click.ClickException("the copy differs from the source in "
                                    + ", ".join(f"table {row.table} ({row.source_rows} rows in the source, "
-                                               f"{row.target_rows} in the copy)" for row in report.mismatched))
+                                               f"{row.target_rows} in the copy)" for row in report.mismatched)
+                                   + ": rows changed in the copy, or in the source after an earlier copy stopped; "
+                                   "copy into an empty database")
