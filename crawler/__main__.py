@@ -42,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
         started = start_crawl(args.site, config_path=args.config, run_id=args.run_id, log_path=args.log_file,
                               migrate=True)
     except CrawlRefused as refused:
-        print(refused, file=sys.stderr)
+        print(refused.line, file=sys.stderr)
         return refused.exit_status
 
     settings = Settings()

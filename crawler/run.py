@@ -32,11 +32,16 @@ CONFIG_ENV = "MUNIARCHIVE_CONFIG"
 
 
 class CrawlRefused(Exception):
-    """A crawl that cannot start: str() is the one line to show, exit_status the process's."""
+    """A crawl that cannot start: str() is the one-line reason, exit_status the process's."""
 
     def __init__(self, message: str, exit_status: int):
         super().__init__(message)
         self.exit_status = exit_status
+
+    @property
+    def line(self) -> str:
+        """The reason as a crawl process prints it: `skipped: ...` or `error: ...`."""
+        return f"{'skipped' if self.exit_status == EXIT_SKIPPED else 'error'}: {self}"
 
 
 @dataclass
@@ -53,14 +58,14 @@ def start_crawl(site_key: str | None, *, config_path: str | os.PathLike | None =
     """The crawl of `site_key` started (or refused: CrawlRefused). `migrate`: bring a new or
     older archive to the newest revision first, instead of refusing it."""
     if not site_key:
-        raise CrawlRefused("error: no site: name one with -a site=KEY", EXIT_USAGE)
+        raise CrawlRefused("no site: name one with -a site=KEY", EXIT_USAGE)
     config_path = config_path or os.environ.get(CONFIG_ENV)
     if not config_path:
-        raise CrawlRefused(f"error: no config file: pass -a config=PATH or set ${CONFIG_ENV}", EXIT_USAGE)
+        raise CrawlRefused(f"no config file: pass -a config=PATH or set ${CONFIG_ENV}", EXIT_USAGE)
     try:
         run_id = int(run_id) if run_id not in (None, "") else None
     except ValueError:
-        raise CrawlRefused(f"error: run_id {run_id!r} is not a number", EXIT_USAGE) from None
+        raise CrawlRefused(f"run_id {run_id!r} is not a number", EXIT_USAGE) from None
     try:
         config = load_config(config_path)
         site = config.site(site_key)
@@ -74,9 +79,9 @@ def start_crawl(site_key: str | None, *, config_path: str | os.PathLike | None =
         else:
             archive.update_run(run_id, pid=os.getpid(), host=socket.gethostname())
     except RunGoing as going:
-        raise CrawlRefused(f"skipped: {going}", EXIT_SKIPPED) from None
+        raise CrawlRefused(str(going), EXIT_SKIPPED) from None
     except (ConfigError, ArchiveError) as exc:
-        raise CrawlRefused(f"error: {exc}", EXIT_USAGE) from None
+        raise CrawlRefused(str(exc), EXIT_USAGE) from None
     # search rows, fingerprint bands and stories are made once the fetching is done
     # (extensions.CrawlFinisher): made per page, they held up the downloads (benchmarks/crawl.py)
     archive.defer_index = True

@@ -35,7 +35,7 @@ from crawler.items import (
 )
 from crawler.listing import ListRequest, advertised_pages, first_request, parse_list_page
 from crawler.middlewares import OffsiteRedirect, SiteBounds
-from crawler.run import CrawlRefused, CrawlStart, start_crawl
+from crawler.run import EXIT_SKIPPED, CrawlRefused, CrawlStart, start_crawl
 from crawler.settings import EXTRACT_MAX_BYTES, EXTRACT_TIME_LIMIT, crawl_settings
 from crawler.workers import ExtractionWorkers, parsed_part, site_options
 
@@ -114,7 +114,10 @@ class SiteSpider(scrapy.Spider):
                 refused = exc
         spider = super().from_crawler(crawler, started=started, refused=refused, **kwargs)
         if refused is not None:
-            spider.logger.error("%s", refused)
+            if refused.exit_status == EXIT_SKIPPED:
+                spider.logger.warning("%s", refused.line)
+            else:
+                spider.logger.error("%s", refused)
             return spider
         # config.yaml's settings: the spider is made before Scrapy freezes the crawl's settings
         crawler.settings.setdict(crawl_settings(started.config), priority="spider")

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -170,6 +171,18 @@ class ScrapydNode:
         found = wait_for(lambda: (j := self.job(job)) and j[0] == "finished" and j, timeout,
                          f"job {job} on {self.url} to finish")
         return found[1]
+
+    def exit_status(self, job: str) -> int | None:
+        """The job's exit status, from the node's own log (listjobs.json does not give it):
+        None while it runs, -1 when a signal ended it."""
+        for line in (self.folder / "scrapyd.out").read_text(errors="replace").splitlines():
+            if f"job={job!r}" not in line:
+                continue
+            if "Process finished:" in line:
+                return 0
+            if died := re.search(r"Process died: exitstatus=(\d+|None)", line):
+                return -1 if died[1] == "None" else int(died[1])
+        return None
 
     def job_log(self, job: str, spider: str = "site") -> str:
         path = self.logs_dir / PROJECT / spider / f"{job}.log"
