@@ -77,7 +77,7 @@ def start_crawl(site_key: str | None, *, config_path: str | os.PathLike | None =
             run_id = archive.start_run(site_id, pid=os.getpid(), log_path=log_path,
                                        reconcile=lambda: _reconcile(archive))
         else:
-            archive.update_run(run_id, pid=os.getpid(), host=socket.gethostname())
+            _adopt(archive, run_id, site_id)
     except RunGoing as going:
         raise CrawlRefused(str(going), EXIT_SKIPPED) from None
     except (ConfigError, ArchiveError) as exc:
@@ -86,6 +86,18 @@ def start_crawl(site_key: str | None, *, config_path: str | os.PathLike | None =
     # (extensions.CrawlFinisher): made per page, they held up the downloads (benchmarks/crawl.py)
     archive.defer_index = True
     return CrawlStart(config, site, archive, site_id, run_id)
+
+
+def _adopt(archive: Archive, run_id: int, site_id: int) -> None:
+    """Record into a run its starter made `running` (the scheduler, on any machine): this
+    process's pid and host. A run that has ended meanwhile (timed out or cancelled while the
+    job waited on its node) or is another site's is left alone, and nothing is crawled."""
+    run = archive.get_run(run_id)
+    if run is None or run.site_id != site_id or run.status != "running":
+        what = ("does not exist" if run is None else "is a run of another site" if run.site_id != site_id
+                else f"is {run.status}, not running")
+        raise ArchiveError(f"crawl run {run_id} {what}: nothing to record into")
+    archive.update_run(run_id, pid=os.getpid(), host=socket.gethostname())
 
 
 def exit_status(crawler: Crawler) -> int:

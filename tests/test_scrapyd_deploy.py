@@ -11,10 +11,18 @@ import subprocess
 import sys
 from pathlib import Path
 
-from sqlalchemy import select
+import pytest
+from alembic import command
+from sqlalchemy import select, text
 
-from archive import Archive
-from archive.db import create_archive_engine, newest_revision, stored_revision
+from archive import Archive, ArchiveError
+from archive.db import (
+    _alembic_config,
+    check_revision,
+    create_archive_engine,
+    newest_revision,
+    stored_revision,
+)
 from archive.models import CrawlRun
 from archive.queries import search
 from tests.helpers import articles_by_url, wait_for
@@ -122,6 +130,29 @@ def test_a_worker_refuses_an_archive_that_was_not_migrated(
     assert sample_sites.take_requests() == []  # nor fetched anything
 
 
+def test_the_revision_check_says_what_to_run(archive_url):
+    engine = create_archive_engine(archive_url)
+    with pytest.raises(ArchiveError, match=r"has no tables yet: run `muniarchive migrate` first$"):
+        check_revision(engine)
+    Archive(archive_url).close()
+    check_revision(engine)  # at the newest: nothing to say
+    newest = newest_revision()
+    alembic = _alembic_config()
+    with engine.begin() as connection:
+        alembic.attributes["connection"] = connection
+        command.downgrade(alembic, "-1")
+    older = stored_revision(engine)
+    assert older < newest
+    with pytest.raises(ArchiveError, match=rf"is at revision {older}, not the newest \({newest}\): "
+                                           r"run `muniarchive migrate` first$"):
+        check_revision(engine)
+    with engine.begin() as connection:  # an archive a newer muniarchive migrated
+        connection.execute(text("UPDATE alembic_version SET version_num = '9999'"))
+    with pytest.raises(ArchiveError, match="upgrade muniarchive on this machine"):
+        check_revision(engine)
+    engine.dispose()
+
+
 def test_scrapy_crawl_from_the_project_exits_non_zero_with_one_line_when_it_cannot_start(
         sample_sites, config_path, archive_url, tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in ("MUNIARCHIVE_CONFIG", "MUNIARCHIVE_DB")}
@@ -136,7 +167,20 @@ def test_scrapy_crawl_from_the_project_exits_non_zero_with_one_line_when_it_cann
     assert unmigrated.returncode == 2
     assert "run `muniarchive migrate` first" in unmigrated.stderr and "Traceback" not in unmigrated.stderr
 
-    Archive(archive_url).close()  # migrated, as `muniarchive migrate` does
+    archive = Archive(archive_url)  # migrated, as `muniarchive migrate` does
     unknown = subprocess.run([SCRAPY, "crawl", "site", "-a", "site=nosuch", "-a", f"config={config_path}"],
                              cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert unknown.returncode == 2 and "no site with key 'nosuch'" in unknown.stderr
+
+    # a run that ended while its job waited (the scheduler timed it out): not crawled into
+    site_id = archive.ensure_site("binhe-gov", "滨河市人民政府", sample_sites.base_url("binhe-gov"))
+    ended = archive.start_run(site_id, trigger="schedule")
+    archive.update_run(ended, status="timed_out", error="killed after the crawl timeout of 1 s")
+    late = subprocess.run([SCRAPY, "crawl", "site", "-a", "site=binhe-gov", "-a", f"run_id={ended}",
+                           "-a", f"config={config_path}"], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=120)
+    assert late.returncode == 2
+    assert f"crawl run {ended} is timed_out, not running: nothing to record into" in late.stderr
+    assert [(r.id, r.status, r.pid) for r in runs(archive)] == [(ended, "timed_out", None)]
+    assert sample_sites.take_requests() == []
+    archive.close()
