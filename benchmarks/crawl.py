@@ -80,7 +80,8 @@ def bare_settings(config, path: Path) -> Path:
     """Our crawl's Scrapy settings (politeness, limits) for the bare spider, as JSON: it reads
     them without our code. Our components are left out, and so are our changes to Scrapy's
     own (the remote control and the cookies middleware left out): the bare spider is stock."""
-    settings = {name: getattr(project_settings, name) for name in dir(project_settings) if name.isupper()}
+    settings = {name: getattr(project_settings, name) for name in dir(project_settings)
+                if name.isupper() and not name.startswith("_")}
     settings.update(project_settings.crawl_settings(config), LOG_LEVEL="WARNING")
     for key in ("ITEM_PIPELINES", "EXTENSIONS", "DOWNLOADER_MIDDLEWARES", "EXTENSIONS_BASE",
                 "DOWNLOADER_MIDDLEWARES_BASE", "REMOTE_CONTROL_ENABLED", "SPIDER_MODULES", "COMMANDS_MODULE"):
