@@ -191,7 +191,8 @@ class ScrapydNode:
     # ---------------------------------------------------------------- ending
 
     def stop(self, timeout: float = 30.0) -> None:
-        """SIGTERM: Scrapyd stops and its running crawls are shut down (interrupted)."""
+        """SIGTERM to the daemon alone: Scrapyd exits at once, and crawls it started go on
+        running without it (as they do when a node's daemon is restarted); kill() ends those too."""
         if self.process is not None and self.process.poll() is None:
             self.process.terminate()
             try:
