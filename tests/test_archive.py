@@ -24,6 +24,7 @@ def test_new_archive_is_migrated_to_head_in_wal_mode(tmp_path):
         inspect(archive.engine).get_table_names())
     with archive.engine.connect() as connection:
         assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert connection.exec_driver_sql("PRAGMA page_size").scalar() == 8192  # rows of 1-3 KB fit it better
 
 
 @SQLITE_ONLY

@@ -4,6 +4,7 @@ that keeps no copy; and archives made before that upgrade with nothing lost."""
 from __future__ import annotations
 
 import os
+import random
 import zlib
 from datetime import UTC, datetime
 
@@ -123,3 +124,61 @@ def test_an_archive_of_revision_0006_upgrades_to_storing_text_once_with_nothing_
     # and the upgraded index follows the next change
     archive.store_article(1, None, None, ArticleData("規劃會議", "滨河市召开海洋经济发展大会。"), reason="reprocess", url=URL)
     assert search(archive, "专项规划") == [] and [h["url"] for h in search(archive, "海洋经济")] == [URL]
+
+
+def fts_sql_and_bytes(archive: Archive) -> tuple[str, int]:
+    with archive.engine.connect() as connection:
+        connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        sql = connection.exec_driver_sql("SELECT sql FROM sqlite_master WHERE name = 'article_fts'").scalar()
+        size = connection.exec_driver_sql("SELECT sum(pgsize) FROM dbstat WHERE name = 'article_fts_data'").scalar()
+    return sql, size
+
+
+@SQLITE_ONLY
+def test_an_archive_of_revision_0016_gets_a_smaller_search_index_that_finds_and_ranks_the_same(tmp_path):
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    engine = create_engine(url)
+    alembic = _alembic_config()
+    with engine.begin() as connection:
+        alembic.attributes["connection"] = connection
+        command.upgrade(alembic, "0016")
+    engine.dispose()
+    archive = Archive(url, upgrade=False)  # written as a release at 0016 wrote it
+    site = archive.ensure_site("s", "S", "http://x.gov.cn")
+    rng = random.Random(5)
+    words = ["".join(rng.choice("滨河港口航线客轮海洋经济发展大会召开研究部署规划纲要专项起草安全生产推进") for _ in range(2))
+             for _ in range(300)]
+    for n in range(120):
+        body = "，".join("".join(rng.choice(words) for _ in range(8)) for _ in range(rng.randint(2, 30))) + "。"
+        if n % 3 == 0:
+            body = "海洋經濟“十四五”規劃，" + body  # traditional script and quotation marks: indexed simplified
+        archive.store_article(site, None, capture(b"<html></html>"), ArticleData(f"标题{n}", body),
+                              url=f"http://x.gov.cn/a/{n}.html")
+    archive.store_article(site, None, None, ArticleData("标题7", "滨河港口今日恢复通航，客轮航线恢复。"),
+                          reason="reprocess", url="http://x.gov.cn/a/7.html")
+    archive.defer_index = True  # a crawl's article not indexed yet: left to index_backlog
+    archive.store_article(site, None, capture(b"<html></html>"), ArticleData("排队", "排队等待索引的海洋经济文章。"),
+                          url="http://x.gov.cn/queued.html")
+    queries = ["海洋经济", "十四五规划", "客轮航线", "港口 客輪", "标题7", "规划纲要 安全生产", "船舶有序", "排队等待"]
+    before = {query: search(archive, query, limit=200) for query in queries}
+    old_sql, old_size = fts_sql_and_bytes(archive)
+    archive.close()
+
+    archive = Archive(url)  # upgrades on open: the index is made again
+    new_sql, new_size = fts_sql_and_bytes(archive)
+    assert "fts5(title, body" in old_sql.replace("\n", " ") and "fts5(body, title" in new_sql.replace("\n", " ")
+    assert new_size < 0.9 * old_size, (new_size, old_size)
+    assert {query: search(archive, query, limit=200) for query in queries} == before
+    assert len(before["海洋经济"]) == 40 and before["排队等待"] == [] and before["船舶有序"] == []
+    assert len({hit["score"] for hit in before["海洋经济"]}) > 10  # ranked, not just found
+    assert [hit["url"] for hit in before["客轮航线"]] == ["http://x.gov.cn/a/7.html"]
+    with archive.engine.connect() as connection:  # raises if the index lost track of the text
+        connection.exec_driver_sql("INSERT INTO article_fts (article_fts) VALUES ('integrity-check')")
+    assert archive.index_backlog() == 1
+    assert [hit["url"] for hit in search(archive, "排队等待")] == ["http://x.gov.cn/queued.html"]
+    # and the remade index follows the next change
+    archive.store_article(site, None, None, ArticleData("标题7", "滨河市召开海洋大会。"), reason="reprocess",
+                          url="http://x.gov.cn/a/7.html")
+    assert search(archive, "客轮航线") == [] and [h["url"] for h in search(archive, "召开海洋大会")] == [
+        "http://x.gov.cn/a/7.html"]
+    archive.close()
