@@ -40,6 +40,7 @@ from apscheduler.schedulers.base import STATE_STOPPED
 from archive import Archive
 from archive.models import SchedulerLease, utcnow
 from crawler.config import Config, SiteConfig, cron_trigger
+from scheduler import scrapyd
 from scheduler.alerts import Alerts
 from scheduler.capacity import crawl_slots
 from scheduler.runner import pid_alive, reconcile_runs, run_crawl
@@ -205,8 +206,16 @@ class SchedulerService:
         self.stopping = threading.Event()   # no new runs, no retries
         self.stop_crawls = threading.Event()  # stop the crawls still running
         settings = config.scheduler
-        self.slots, self.slots_reason = crawl_slots(settings.max_parallel_crawls, settings.max_requests_per_second,
-                                                    config.defaults.download_delay)
+        if settings.runner == "scrapyd":
+            self.run_crawl = scrapyd.run_crawl
+            self.slots, self.slots_reason = crawl_slots(
+                scrapyd.node_slots(settings.scrapyd), settings.max_requests_per_second, config.defaults.download_delay)
+            self.slots_reason = self.slots_reason.replace(
+                "scheduler.max_parallel_crawls", f"the max_proc of {len(settings.scrapyd.nodes)} Scrapyd node(s)")
+        else:
+            self.run_crawl = run_crawl
+            self.slots, self.slots_reason = crawl_slots(settings.max_parallel_crawls, settings.max_requests_per_second,
+                                                        config.defaults.download_delay)
         self.queue = RunQueue()
         self.active: set[str] = set()  # the sites whose crawl is running
         self._changed = threading.Condition()  # guards queue, active and the batch figures
@@ -382,7 +391,7 @@ class SchedulerService:
         """One attempt of a due run; the retry to queue, if the run failed and retries are left."""
         settings = self.config.scheduler
         log.info("%s: crawl starts (%s)", run.site, run.trigger)
-        result = run_crawl(self.config, run.site, self.archive, trigger=run.trigger, stop=self.stop_crawls)
+        result = self.run_crawl(self.config, run.site, self.archive, trigger=run.trigger, stop=self.stop_crawls)
         log.info("%s: run %s %s%s", run.site, result.run_id, result.status, f": {result.error}" if result.error else "")
         if result.status == "skipped":  # a run of the site going elsewhere (a manual crawl, another node)
             return None
