@@ -244,7 +244,10 @@ def run_crawl(config: Config, site_key: str, archive: Archive, *, timeout: float
         fields["finished_at"] = utcnow()
     archive.update_run(run_id, **fields)
     if text is not None:
-        archive.store_run_log(run_id, text)
+        try:
+            archive.store_run_log(run_id, text)
+        except Exception as exc:  # the run's outcome stands; the node keeps its copy of the log
+            log.warning("run %s: its log was not stored in the archive: %s", run_id, exc)
     if lost is not None:
         from scheduler.alerts import Alerts
 

@@ -7,8 +7,19 @@ from pathlib import Path
 
 import pytest
 import yaml
+from sqlalchemy import func, select
 
+from archive import Archive
+from archive.models import AlertIncident, Article, ArticleVersion, CrawlRun, Site
 from crawler.config import ConfigError, load_config
+from crawler.samplesites import SampleSites
+from crawler.samplesites.content import CITY, DISTRICT, NEWS, PLATFORM
+from crawler.samplesites.server import HanwebSite, NewsSite, PlatformSite, TrsSite
+from crawler.samplesites.synthetic import SyntheticTrsSite, synthetic_articles
+from scheduler.scrapyd import job_id
+from tests.helpers import table_count, wait_for
+from tests.scrapyd import ScrapydNode
+from tests.test_scheduler import SchedulerProcess, cli, no_scheduler_outlives_its_test, seconds_ahead  # noqa: F401
 
 
 def config_error(tmp_path: Path, scheduler: dict) -> str:
@@ -47,3 +58,124 @@ def test_nodes_as_urls_or_with_max_proc(tmp_path):
     assert [(n.url, n.max_proc) for n in settings.scrapyd.nodes] == [("http://10.0.0.5:6800", 4),
                                                                       ("https://crawl2.example:6800", 12)]
     assert settings.scrapyd.poll_seconds == 2
+
+
+# ---------------------------------------------------------------------------- real nodes
+
+CRAWL_TIMEOUT = 30
+
+
+def six_sites() -> SampleSites:
+    """The four sample sites and two generated ones; `slow-gov` answers slowly enough to be
+    caught mid-crawl."""
+    def generated(key: str, count: int, seed: int) -> SyntheticTrsSite:
+        site = SyntheticTrsSite(count)
+        site.key = key
+        site.articles = synthetic_articles(count, seed)
+        return site
+
+    slow = generated("slow-gov", 40, 11)
+    slow.delay = 0.5
+    return SampleSites([TrsSite(CITY), HanwebSite(DISTRICT), NewsSite(NEWS), PlatformSite(PLATFORM),
+                        generated("quick-gov", 30, 12), slow])
+
+
+def stored_urls(archive: Archive) -> list[str]:
+    with archive.session() as session:
+        return list(session.scalars(select(Article.url)))
+
+
+def runs_of(archive: Archive) -> dict[str, list[CrawlRun]]:
+    with archive.session() as session:
+        rows = session.execute(select(Site.key, CrawlRun).join(CrawlRun, CrawlRun.site_id == Site.id)
+                               .order_by(CrawlRun.id)).all()
+    out: dict[str, list[CrawlRun]] = {}
+    for key, run in rows:
+        out.setdefault(key, []).append(run)
+    return out
+
+
+def job_state(node: ScrapydNode, job: str) -> str | None:
+    found = node.job(job)
+    return found[0] if found else None
+
+
+def test_two_scrapyd_nodes_crawl_six_sites_with_a_timeout_and_a_node_lost_mid_way(
+        tmp_path, postgres_url, scrapyd_egg, scrapyd_node):
+    with six_sites() as sites:
+        sites.stall_seconds = 300
+        sites.sites["binhe-gov"].fault = "stall"  # stuck until its timeout; its retry finds it answering
+        config_path = tmp_path / "config.yaml"
+        schedule, _ = seconds_ahead(4)
+        document = sites.config(postgres_url, retry_times=0, download_timeout=120, crawl_timeout=CRAWL_TIMEOUT)
+        for site in document["sites"]:
+            site["schedule"] = schedule
+        node_env = {"MUNIARCHIVE_CONFIG": str(config_path), "MUNIARCHIVE_DB": postgres_url,
+                    "MUNIARCHIVE_CACHE_DIR": str(tmp_path / "cache")}
+        nodes = [scrapyd_node(node_env, max_proc=3) for _ in range(2)]
+        for node in nodes:
+            node.deploy(scrapyd_egg)
+        document["scheduler"] = {"jitter": 0, "run_retries": 2, "retry_delay": 3, "stop_grace": 5, "runner": "scrapyd",
+                                 "scrapyd": {"nodes": [{"url": n.url, "max_proc": 3} for n in nodes],
+                                             "poll_seconds": 0.5, "request_timeout": 5}}
+        config_path.write_text(yaml.safe_dump(document, allow_unicode=True), encoding="utf-8")
+        archive = Archive(postgres_url)
+        try:
+            scheduler = SchedulerProcess(config_path)
+            assert "crawl slots: 6 (the max_proc of 2 Scrapyd node(s))" in scheduler.out
+            by_url = {node.url: node for node in nodes}
+
+            def slow_run_mid_way():
+                run = runs_of(archive).get("slow-gov", [None])[-1]
+                if run is None or run.status != "running" or run.host not in by_url:
+                    return None
+                node = by_url[run.host]
+                with archive.session() as session:
+                    stored = session.scalar(select(func.count()).select_from(Article)
+                                            .join(Site, Site.id == Article.site_id).where(Site.key == "slow-gov"))
+                return job_state(node, job_id(run.id)) == "running" and stored > 0 and (run, node)
+
+            lost_run, lost_node = wait_for(slow_run_mid_way, 90, "slow-gov crawling mid-way on a node")
+            lost_node.kill()  # the machine goes down, with the crawl it was running
+            survivor = next(node for node in nodes if node is not lost_node)
+
+            def timed_out():
+                return [r for r in runs_of(archive).get("binhe-gov", []) if r.status == "timed_out"]
+
+            stuck = wait_for(timed_out, 150, "binhe-gov's stuck crawl to be cancelled")[0]
+            sites.sites["binhe-gov"].fault = None
+            expected = sorted(e["url"] for e in sites.expected())
+
+            def all_succeeded():
+                runs = runs_of(archive)
+                return (len(runs) == 6 and all(site_runs[-1].status == "succeeded" for site_runs in runs.values())
+                        and runs)
+
+            runs = wait_for(all_succeeded, 150, "every site's last run to succeed")
+            scheduler.stop()
+            urls = stored_urls(archive)
+            assert sorted(urls) == expected  # every article stored, once
+            assert table_count(archive, ArticleVersion) == len(expected)
+
+            lost = archive.get_run(lost_run.id)
+            assert lost.status == "failed" and lost_node.url in lost.error and "unreachable" in lost.error
+            retried = runs["slow-gov"][-1]
+            assert retried.trigger == "retry" and retried.host == survivor.url
+            assert stuck.error == f"cancelled on {stuck.host} after the crawl timeout of {CRAWL_TIMEOUT} s"
+            assert job_state(by_url[stuck.host], job_id(stuck.id)) in ("finished", None)  # it was stopped
+
+            for site_runs in runs.values():
+                final = site_runs[-1]
+                assert final.host == survivor.url or final.host in by_url
+                assert final.stats["finish_reason"] == "finished" and final.stats["complete"] is True
+                assert final.log_path == f"{final.host}/logs/muniarchive/site/{job_id(final.id)}.log"
+                shown = cli("log", str(final.id), "--config", str(config_path))
+                assert shown.returncode == 0, shown.stderr
+                assert "Spider closed (finished)" in shown.stdout
+            assert "Received SIGTERM" in cli("log", str(stuck.id), "--config", str(config_path)).stdout
+            with archive.session() as session:
+                down = session.scalars(select(AlertIncident).where(AlertIncident.kind == "node_down")).all()
+            assert down and all(lost_node.url in incident.reason for incident in down)
+            assert all(incident.closed_at is not None for incident in down)  # closed by the successful retry
+        finally:
+            archive.close()
