@@ -16,7 +16,8 @@ from crawler.samplesites import SampleSites
 from crawler.samplesites.content import CITY, DISTRICT, NEWS, PLATFORM
 from crawler.samplesites.server import HanwebSite, NewsSite, PlatformSite, TrsSite
 from crawler.samplesites.synthetic import SyntheticTrsSite, synthetic_articles
-from scheduler.scrapyd import job_id
+from scheduler.runner import reconcile_runs
+from scheduler.scrapyd import Node, job_id, remote_job
 from tests.helpers import table_count, wait_for
 from tests.scrapyd import ScrapydNode
 from tests.test_scheduler import SchedulerProcess, cli, no_scheduler_outlives_its_test, seconds_ahead  # noqa: F401
@@ -95,6 +96,12 @@ def runs_of(archive: Archive) -> dict[str, list[CrawlRun]]:
     return out
 
 
+def node_of(run: CrawlRun) -> str | None:
+    """The URL of the node a run was sent to (its host is the node's machine once the job starts)."""
+    job = remote_job(run.log_path)
+    return job and job.node
+
+
 def job_state(node: ScrapydNode, job: str) -> str | None:
     found = node.job(job)
     return found[0] if found else None
@@ -106,10 +113,7 @@ def test_two_scrapyd_nodes_crawl_six_sites_with_a_timeout_and_a_node_lost_mid_wa
         sites.stall_seconds = 300
         sites.sites["binhe-gov"].fault = "stall"  # stuck until its timeout; its retry finds it answering
         config_path = tmp_path / "config.yaml"
-        schedule, _ = seconds_ahead(4)
         document = sites.config(postgres_url, retry_times=0, download_timeout=120, crawl_timeout=CRAWL_TIMEOUT)
-        for site in document["sites"]:
-            site["schedule"] = schedule
         node_env = {"MUNIARCHIVE_CONFIG": str(config_path), "MUNIARCHIVE_DB": postgres_url,
                     "MUNIARCHIVE_CACHE_DIR": str(tmp_path / "cache")}
         nodes = [scrapyd_node(node_env, max_proc=3) for _ in range(2)]
@@ -118,18 +122,21 @@ def test_two_scrapyd_nodes_crawl_six_sites_with_a_timeout_and_a_node_lost_mid_wa
         document["scheduler"] = {"jitter": 0, "run_retries": 2, "retry_delay": 3, "stop_grace": 5, "runner": "scrapyd",
                                  "scrapyd": {"nodes": [{"url": n.url, "max_proc": 3} for n in nodes],
                                              "poll_seconds": 0.5, "request_timeout": 5}}
+        schedule, _ = seconds_ahead(20)  # all due at once, once the scheduler is up (slow on a loaded machine)
+        for site in document["sites"]:
+            site["schedule"] = schedule
         config_path.write_text(yaml.safe_dump(document, allow_unicode=True), encoding="utf-8")
         archive = Archive(postgres_url)
         try:
             scheduler = SchedulerProcess(config_path)
-            assert "crawl slots: 6 (the max_proc of 2 Scrapyd node(s))" in scheduler.out
+            assert "crawl slots: 6 (the max_proc of 2 Scrapyd node(s)" in scheduler.out
             by_url = {node.url: node for node in nodes}
 
             def slow_run_mid_way():
                 run = runs_of(archive).get("slow-gov", [None])[-1]
-                if run is None or run.status != "running" or run.host not in by_url:
+                if run is None or run.status != "running" or node_of(run) not in by_url:
                     return None
-                node = by_url[run.host]
+                node = by_url[node_of(run)]
                 with archive.session() as session:
                     stored = session.scalar(select(func.count()).select_from(Article)
                                             .join(Site, Site.id == Article.site_id).where(Site.key == "slow-gov"))
@@ -160,15 +167,14 @@ def test_two_scrapyd_nodes_crawl_six_sites_with_a_timeout_and_a_node_lost_mid_wa
             lost = archive.get_run(lost_run.id)
             assert lost.status == "failed" and lost_node.url in lost.error and "unreachable" in lost.error
             retried = runs["slow-gov"][-1]
-            assert retried.trigger == "retry" and retried.host == survivor.url
-            assert stuck.error == f"cancelled on {stuck.host} after the crawl timeout of {CRAWL_TIMEOUT} s"
-            assert job_state(by_url[stuck.host], job_id(stuck.id)) in ("finished", None)  # it was stopped
+            assert retried.trigger == "retry" and node_of(retried) == survivor.url
+            assert stuck.error == f"cancelled on {node_of(stuck)} after the crawl timeout of {CRAWL_TIMEOUT} s"
+            assert job_state(by_url[node_of(stuck)], job_id(stuck.id)) in ("finished", None)  # it was stopped
 
             for site_runs in runs.values():
                 final = site_runs[-1]
-                assert final.host == survivor.url or final.host in by_url
                 assert final.stats["finish_reason"] == "finished" and final.stats["complete"] is True
-                assert final.log_path == f"{final.host}/logs/muniarchive/site/{job_id(final.id)}.log"
+                assert final.log_path == f"{node_of(final)}/logs/muniarchive/site/{job_id(final.id)}.log"
                 shown = cli("log", str(final.id), "--config", str(config_path))
                 assert shown.returncode == 0, shown.stderr
                 assert "Spider closed (finished)" in shown.stdout
@@ -177,5 +183,41 @@ def test_two_scrapyd_nodes_crawl_six_sites_with_a_timeout_and_a_node_lost_mid_wa
                 down = session.scalars(select(AlertIncident).where(AlertIncident.kind == "node_down")).all()
             assert down and all(lost_node.url in incident.reason for incident in down)
             assert all(incident.closed_at is not None for incident in down)  # closed by the successful retry
+        finally:
+            archive.close()
+
+
+def test_reconcile_leaves_a_job_its_node_still_runs_and_clears_it_once_the_node_is_gone(
+        tmp_path, postgres_url, scrapyd_egg, scrapyd_node):
+    """No scheduler watches these runs (it died): only the node can say whether the crawl goes on."""
+    with six_sites() as sites:
+        sites.stall_seconds = 300
+        sites.sites["binhe-gov"].fault = "stall"
+        config_path = tmp_path / "config.yaml"
+        document = sites.config(postgres_url, retry_times=0, download_timeout=120)
+        config_path.write_text(yaml.safe_dump(document, allow_unicode=True), encoding="utf-8")
+        config = load_config(config_path)
+        node = scrapyd_node({"MUNIARCHIVE_CONFIG": str(config_path), "MUNIARCHIVE_DB": postgres_url,
+                             "MUNIARCHIVE_CACHE_DIR": str(tmp_path / "cache")})
+        node.deploy(scrapyd_egg)
+        archive = Archive(postgres_url)
+        try:
+            site = config.site("binhe-gov")
+            run_id = archive.start_run(archive.ensure_site(**site.archive_fields()), trigger="schedule")
+            remote = Node(node.url)
+            archive.update_run(run_id, host=node.url, log_path=remote.log_url("muniarchive", job_id(run_id)))
+            remote.schedule("muniarchive", job_id(run_id), site="binhe-gov", run_id=str(run_id))
+            wait_for(lambda: job_state(node, job_id(run_id)) == "running"
+                     and archive.get_run(run_id).pid is not None, 60, "the job to adopt its run")
+
+            assert reconcile_runs(archive) == []
+            assert archive.get_run(run_id).status == "running"
+
+            node.kill()
+            assert reconcile_runs(archive) == [run_id]
+            run = archive.get_run(run_id)
+            assert run.status == "interrupted"
+            assert run.error.startswith(f"Scrapyd node {node.url} unreachable")
+            assert run.error.endswith(f"no scheduler watches job {job_id(run_id)} there")
         finally:
             archive.close()
