@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
 
-from sqlalchemy import create_engine, event, text
+from sqlalchemy import create_engine, event, inspect, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError, SQLAlchemyError
 
@@ -125,6 +125,28 @@ def stored_revision(engine: Engine) -> str | None:
             return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
     except DBAPIError:  # no such table: a new archive
         return None
+
+
+def check_revision(engine: Engine) -> None:
+    """For a process that must not migrate (a crawl on a Scrapyd node): the archive is at the
+    newest revision, or an ArchiveError says what to run. Neither Alembic nor the migrations
+    are imported (the migration files' names are read from the package, inside an egg too)."""
+    url = mask_url(str(engine.url))
+    try:
+        with engine.connect() as connection:
+            stored = (connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+                      if inspect(connection).has_table("alembic_version") else None)
+    except SQLAlchemyError as exc:
+        raise ArchiveError(f"archive {url}: {getattr(exc, 'orig', None) or str(exc).splitlines()[0]}") from None
+    newest = newest_revision()
+    if stored is None:
+        raise ArchiveError(f"archive {url} has no tables yet: run `muniarchive migrate` first")
+    if stored > newest:
+        raise ArchiveError(f"archive {url} is at revision {stored}, newer than this muniarchive's newest "
+                           f"({newest}): upgrade muniarchive on this machine")
+    if stored != newest:
+        raise ArchiveError(f"archive {url} is at revision {stored}, not the newest ({newest}): "
+                           "run `muniarchive migrate` first")
 
 
 def pending_revisions(engine: Engine) -> list[str]:

@@ -44,10 +44,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from proctree import ProcessTree, describe  # noqa: E402  (beside this file)
 
 from archive import Archive  # noqa: E402
+from crawler import settings as project_settings  # noqa: E402
 from crawler.config import load_config  # noqa: E402
 from crawler.samplesites.server import SampleSites  # noqa: E402
 from crawler.samplesites.synthetic import SyntheticTrsSite  # noqa: E402
-from crawler.settings import crawl_settings  # noqa: E402
 from scheduler.runner import run_crawl  # noqa: E402
 
 BARE_SPIDER = r"""
@@ -80,9 +80,10 @@ def bare_settings(config, path: Path) -> Path:
     """Our crawl's Scrapy settings (politeness, limits) for the bare spider, as JSON: it reads
     them without our code. Our components are left out, and so are our changes to Scrapy's
     own (the remote control and the cookies middleware left out): the bare spider is stock."""
-    settings = crawl_settings(config, log_level="WARNING")
+    settings = {name: getattr(project_settings, name) for name in dir(project_settings) if name.isupper()}
+    settings.update(project_settings.crawl_settings(config), LOG_LEVEL="WARNING")
     for key in ("ITEM_PIPELINES", "EXTENSIONS", "DOWNLOADER_MIDDLEWARES", "EXTENSIONS_BASE",
-                "DOWNLOADER_MIDDLEWARES_BASE", "REMOTE_CONTROL_ENABLED"):
+                "DOWNLOADER_MIDDLEWARES_BASE", "REMOTE_CONTROL_ENABLED", "SPIDER_MODULES", "COMMANDS_MODULE"):
         settings.pop(key)
     path.write_text(json.dumps(settings))
     return path

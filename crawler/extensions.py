@@ -1,6 +1,10 @@
 """RunRecorder: writes the crawl's stats to its crawl_run row as it goes (every
 RUN_STATS_INTERVAL seconds, so a crawl killed outright leaves what it had done), and its
-outcome and health when the spider closes."""
+outcome and health when the spider closes. CrawlFinisher: once the fetching is over, what was
+archived is indexed for search and stories.
+
+Neither does anything for a crawl that was refused at its start (crawler.run.start_crawl):
+it has no run of its own to write to."""
 
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ from scrapy import signals
 from scrapy.crawler import Crawler
 from twisted.internet import task, threads
 
+from archive import ArchiveError
 from archive.models import utcnow
 from crawler.workers import own_peak_rss_mb
 
@@ -83,6 +88,8 @@ class RunRecorder:
         return recorder
 
     def spider_opened(self, spider) -> None:
+        if spider.refused is not None:
+            return
         self.memory.start()
         if self.interval:
             self.progress = task.LoopingCall(self._write_progress, spider)
@@ -97,6 +104,8 @@ class RunRecorder:
             lambda failure: spider.logger.warning("writing the run's stats so far failed: %s", failure.value))
 
     def spider_closed(self, spider, reason: str) -> None:
+        if spider.refused is not None:
+            return
         if self.progress is not None and self.progress.running:
             self.progress.stop()
         stats = run_stats(self.crawler.stats.get_stats())
@@ -137,3 +146,35 @@ class RunRecorder:
         spider.archive.update_run(spider.run_id, status=status, finished_at=utcnow(), stats=stats, error=error)
         self.status = status
         spider.run_status = status
+
+
+class CrawlFinisher:
+    """After the fetching (engine_stopped: every spider_closed handler has run): a run whose
+    outcome was never recorded (e.g. the archive refused it) is recorded failed, and the
+    backlog of articles is indexed for search and stories (if that fails, what was archived
+    stays archived and queued: the next crawl's indexing takes it up)."""
+
+    def __init__(self, crawler: Crawler):
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> CrawlFinisher:
+        finisher = cls(crawler)
+        crawler.signals.connect(finisher.engine_stopped, signal=signals.engine_stopped)
+        return finisher
+
+    def engine_stopped(self) -> None:
+        spider = self.crawler.spider
+        if spider is None or spider.refused is not None:
+            return
+        if spider.run_status is None:
+            spider.logger.error("the crawl ended without recording its outcome")
+            try:
+                spider.archive.update_run(spider.run_id, status="failed",
+                                          error="the crawl ended without recording its outcome")
+            except ArchiveError as exc:
+                spider.logger.error("%s", exc)
+        try:
+            spider.logger.info("indexed %d articles for search and stories", spider.archive.index_backlog())
+        except ArchiveError as exc:
+            spider.logger.error("indexing after the crawl: %s", exc)

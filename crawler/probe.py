@@ -20,6 +20,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
 from functools import cache
+from importlib import resources
 from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlsplit
 
@@ -49,7 +50,7 @@ class ProbeError(Exception):
 
 @cache
 def rules() -> dict:
-    return yaml.safe_load((Path(__file__).with_name("probe.yaml")).read_text(encoding="utf-8"))
+    return yaml.safe_load(resources.files("crawler").joinpath("probe.yaml").read_text(encoding="utf-8"))
 
 
 def _names(key: str) -> re.Pattern:

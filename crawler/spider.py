@@ -20,8 +20,8 @@ from scrapy.exceptions import IgnoreRequest
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
-from archive import Archive, ArticleData, CaptureData
-from crawler.config import Config, Pagination, SiteConfig, site_config_hash, url_pattern
+from archive import ArticleData, CaptureData
+from crawler.config import Pagination, site_config_hash, url_pattern
 from crawler.extract.decode import decode_body
 from crawler.extract.documents import file_name_and_type
 from crawler.health import RunHealth
@@ -35,7 +35,8 @@ from crawler.items import (
 )
 from crawler.listing import ListRequest, advertised_pages, first_request, parse_list_page
 from crawler.middlewares import OffsiteRedirect, SiteBounds
-from crawler.settings import EXTRACT_MAX_BYTES, EXTRACT_TIME_LIMIT
+from crawler.run import EXIT_SKIPPED, CrawlRefused, CrawlStart, start_crawl
+from crawler.settings import EXTRACT_MAX_BYTES, EXTRACT_TIME_LIMIT, crawl_settings
 from crawler.workers import ExtractionWorkers, parsed_part, site_options
 
 
@@ -68,15 +69,19 @@ def capture_of(response: scrapy.http.Response) -> CaptureData:
 class SiteSpider(scrapy.Spider):
     name = "site"
 
-    def __init__(self, config: Config, site: SiteConfig, archive: Archive, site_id: int, run_id: int, **kwargs):
+    def __init__(self, *, started: CrawlStart | None = None, refused: CrawlRefused | None = None, **kwargs):
         super().__init__(**kwargs)
+        self.refused, self.run_status = refused, None
+        if started is None:  # refused: nothing is crawled, nothing recorded (start_crawl did)
+            return
+        config, site, archive = started.config, started.site, started.archive
         self.config, self.site, self.archive = config, site, archive
-        self.site_id, self.run_id = site_id, run_id
+        self.site_id, self.run_id = started.site_id, started.run_id
         self.article_re = url_pattern(site.article_pattern)
         self.attachment_re = url_pattern(site.attachment_pattern)
         self.bounds = SiteBounds([u for u, _ in site.columns()], site.allowed_domains)
         self.attachment_max_bytes = int(config.defaults.max_attachment_mb * 1024 * 1024)
-        previous = archive.previous_run(site_id, run_id)
+        previous = archive.previous_run(self.site_id, self.run_id)
         previous_stats = (previous.stats or {}) if previous else {}
         self.config_hash = site_config_hash(site)
         self.deep = (previous is None or not previous_stats.get("complete")
@@ -87,7 +92,6 @@ class SiteSpider(scrapy.Spider):
         self.failures: list[dict] = []
         self.failed_urls: set[str] = set()
         self.extraction_errors: list[dict] = []
-        self.run_status: str | None = None
         self.extract_max_bytes, self.extract_time_limit = EXTRACT_MAX_BYTES, EXTRACT_TIME_LIMIT
         # started when the first page needs one: a crawl that finds nothing new starts none.
         # A core is left to the reactor and the writer, at most 4 workers (each holds a parse);
@@ -97,8 +101,26 @@ class SiteSpider(scrapy.Spider):
                                            stuck_after=2 * self.extract_time_limit + 10, logger=self.logger)
 
     @classmethod
-    def from_crawler(cls, crawler, *args, **kwargs):
-        spider = super().from_crawler(crawler, *args, **kwargs)
+    def from_crawler(cls, crawler, site: str | None = None, run_id: str | None = None, config: str | None = None,
+                     *, started: CrawlStart | None = None, **kwargs):
+        """`scrapy crawl site -a site=KEY [-a run_id=N] [-a config=PATH]`: plain strings, the
+        crawl started here (crawler.run); `python -m crawler crawl` passes it `started`."""
+        refused = None
+        if started is None:
+            try:
+                started = start_crawl(site, config_path=config, run_id=run_id,
+                                      log_path=crawler.settings.get("LOG_FILE"))
+            except CrawlRefused as exc:
+                refused = exc
+        spider = super().from_crawler(crawler, started=started, refused=refused, **kwargs)
+        if refused is not None:
+            if refused.exit_status == EXIT_SKIPPED:
+                spider.logger.warning("%s", refused.line)
+            else:
+                spider.logger.error("%s", refused)
+            return spider
+        # config.yaml's settings: the spider is made before Scrapy freezes the crawl's settings
+        crawler.settings.setdict(crawl_settings(started.config), priority="spider")
         spider.extract_max_bytes = crawler.settings.getint("EXTRACT_MAX_BYTES", EXTRACT_MAX_BYTES)
         spider.extract_time_limit = crawler.settings.getfloat("EXTRACT_TIME_LIMIT", EXTRACT_TIME_LIMIT)
         spider.extractor.stuck_after = 2 * spider.extract_time_limit + 10
@@ -106,7 +128,8 @@ class SiteSpider(scrapy.Spider):
         return spider
 
     def closed(self, reason: str) -> None:
-        self.extractor.close()
+        if self.refused is None:
+            self.extractor.close()
 
     # ------------------------------------------------------------------ requests
 
@@ -125,6 +148,8 @@ class SiteSpider(scrapy.Spider):
         return scrapy.Request(request.url, **options)
 
     async def start(self):
+        if self.refused is not None:
+            return
         for url, pagination in self.site.columns():
             yield self.list_request(first_request(url, pagination), url, pagination, 0)
         # articles archived in the last revisit_days are fetched again (conditionally, when the

@@ -12,7 +12,7 @@ from archive import Archive
 from crawler.config import load_config
 from crawler.samplesites import SampleSites
 
-pytest_plugins = ["tests.postgres"]
+pytest_plugins = ["tests.postgres", "tests.scrapyd"]
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 
