@@ -295,8 +295,9 @@ class ScrapydSettings(_Strict):
     project: str = Field("muniarchive", pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
     # how often a running job's state is asked of its node
     poll_seconds: Duration = 5
-    # how long a node may take to answer one request before it counts as unreachable
-    request_timeout: float = Field(10, gt=0)
+    # how long a node may take to answer one request before it counts as unreachable (Scrapyd
+    # answers from one thread, which also lists a new egg's spiders: slow on a busy machine)
+    request_timeout: float = Field(30, gt=0)
 
     @field_validator("nodes", mode="before")
     @classmethod

@@ -43,7 +43,13 @@ log = logging.getLogger(__name__)
 
 
 class NodeError(Exception):
-    """A node that could not be reached or refused a request; str() is one line."""
+    """A node that could not be reached or refused a request; str() is one line.
+    `maybe_done`: the request was sent but its answer did not come in time, so the node may
+    have carried it out (a schedule.json that timed out may still have made the job)."""
+
+    def __init__(self, message: str, maybe_done: bool = False):
+        super().__init__(message)
+        self.maybe_done = maybe_done
 
 
 def job_id(run_id: int) -> str:
@@ -115,7 +121,9 @@ class Node:
                 raise NodeError(f"Scrapyd node {self.url}: {endpoint} refused (HTTP {exc.code}): check "
                                 f"{' and '.join(SCRAPYD_AUTH_ENV)}") from None
         except (OSError, ValueError) as exc:
-            raise NodeError(f"Scrapyd node {self.url} unreachable: {getattr(exc, 'reason', None) or exc}") from None
+            reason = getattr(exc, "reason", None) or exc
+            raise NodeError(f"Scrapyd node {self.url} unreachable: {reason}",
+                            maybe_done=isinstance(reason, TimeoutError)) from None
         try:
             answer = json.loads(body)
         except ValueError:
@@ -184,8 +192,13 @@ def _place(config: Config, archive: Archive, site_key: str, site_id: int, run_id
             try:
                 node.schedule(settings.project, job, site=site_key, run_id=str(run_id))
             except NodeError as exc:
-                down.append(str(exc))
-                continue
+                if not exc.maybe_done:
+                    down.append(str(exc))
+                    continue
+                # the job may exist there: sent to a second node the site would be crawled
+                # twice. Watching it tells: a node that never made it reports no such job
+                # (the run fails and is retried), one that stays silent is lost
+                log.warning("%s: run %s: %s; watching job %s there", site_key, run_id, exc, job)
             placed = node
             break
     if down:
@@ -264,7 +277,10 @@ def _watch(node: Node, settings: ScrapydSettings, job: str, run_id: int, timeout
     """Poll the job until it is finished; cancel it past the timeout or on `stop`. Returns why
     it was cancelled (timed_out | stopped | interrupted, or None) and, for a node that stopped
     answering, why (else None)."""
+    # the timeout counts from the job's start: a job waiting for a free process on its node is
+    # queued, not crawling (it is cancelled too if it waits that long)
     deadline = time.monotonic() + timeout
+    started = False
     outcome, signals, next_signal = None, list(CANCEL_SIGNALS), 0.0
     failed_polls = 0
     while True:
@@ -291,6 +307,8 @@ def _watch(node: Node, settings: ScrapydSettings, job: str, run_id: int, timeout
                 state = "unknown"
             if state in ("finished", None):
                 return outcome, None
+            if state == "running" and not started:
+                started, deadline = True, time.monotonic() + timeout
             if while_running is not None and state == "running":
                 while_running(run_id)
             wait = settings.poll_seconds if outcome is None else min(settings.poll_seconds, 1)
