@@ -261,6 +261,10 @@ class Defaults(_Strict):
 
 class ArchiveConfig(_Strict):
     url: str = DEFAULT_DB_URL
+    # where crawl logs are written (relative paths resolve against the config file's folder);
+    # unset: a logs folder beside a SQLite archive, else data/logs beside the config file.
+    # Each run's log is also kept in the archive (`muniarchive log RUN`), readable from every node
+    log_dir: str | None = None
 
 
 SCRAPYD_AUTH_ENV = ("MUNIARCHIVE_SCRAPYD_USERNAME", "MUNIARCHIVE_SCRAPYD_PASSWORD")
@@ -422,6 +426,18 @@ class Config(_Strict):
             base = self.path.parent if self.path else Path.cwd()
             url = prefix + str((base / url[len(prefix):]).resolve())
         return url
+
+    @property
+    def log_dir(self) -> Path:
+        """Where crawl logs are written: archive.log_dir, else beside a SQLite archive, else
+        data/logs; relative paths from the config file's folder, never the working folder."""
+        base = self.path.parent if self.path else Path.cwd()
+        if self.archive.log_dir:
+            return (base / self.archive.log_dir).resolve()
+        from archive.db import sqlite_path
+
+        archive_file = sqlite_path(self.database_url)
+        return archive_file.parent / "logs" if archive_file else (base / "data" / "logs").resolve()
 
 
 def site_config_hash(site: SiteConfig) -> str:

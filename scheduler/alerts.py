@@ -220,7 +220,7 @@ class Alerts:
         lines = [f"site: {site.key} ({site.name})", f"run: {incident.run_id or 'none'}", f"reason: {incident.reason}"]
         run = self.archive.get_run(incident.run_id) if incident.run_id else None
         if run is not None and run.log_path:
-            lines.append(f"log: {run.log_path}")
+            lines.append(f"log: {run.log_path} (from any machine: muniarchive log {run.id})")
         return "\n".join(lines) + "\n"
 
     # ------------------------------------------------------------------ delivery

@@ -22,7 +22,7 @@ from pathlib import Path
 from sqlalchemy import select, update
 
 from archive import Archive, RunGoing
-from archive.db import default_log_dir, sqlite_path
+from archive.db import sqlite_path
 from archive.models import CrawlRun, SchedulerLease, utcnow
 from crawler.config import DB_ENV, Config
 
@@ -159,6 +159,15 @@ def _stop(process: subprocess.Popen, grace: float) -> None:
         process.wait()
 
 
+def keep_log(archive: Archive, run_id: int, log_path: Path) -> None:
+    """The run's log file into the archive, readable from every machine (`muniarchive log`).
+    A failure is logged: the run's outcome stands, and the file is still there."""
+    try:
+        archive.store_run_log(run_id, log_path.read_text(encoding="utf-8", errors="replace"))
+    except Exception as exc:
+        log.warning("run %s: its log %s was not stored in the archive: %s", run_id, log_path, exc)
+
+
 def run_crawl(config: Config, site_key: str, archive: Archive, *, timeout: float | None = None,
               log_dir: Path | None = None, trigger: str = "manual",
               stop: threading.Event | None = None, while_running: Callable[[int], None] | None = None) -> RunResult:
@@ -168,7 +177,7 @@ def run_crawl(config: Config, site_key: str, archive: Archive, *, timeout: float
     site = config.site(site_key)
     reconcile_runs(archive)  # a killed crawl of this site would otherwise stay `running` forever
     site_id = archive.ensure_site(**site.archive_fields())
-    log_dir = Path(log_dir or default_log_dir(config.database_url))
+    log_dir = Path(log_dir or config.log_dir)
     log_dir.mkdir(parents=True, exist_ok=True)
     try:
         run_id = archive.start_run(site_id, trigger=trigger)
@@ -205,6 +214,7 @@ def run_crawl(config: Config, site_key: str, archive: Archive, *, timeout: float
         except KeyboardInterrupt:
             status_if_killed = "interrupted"
             _stop(process, STOP_GRACE_SECONDS)
+    keep_log(archive, run_id, log_path)
     run: CrawlRun = archive.get_run(run_id)
     fields: dict = {"exit_code": process.returncode}
     if status_if_killed == "timed_out":
