@@ -229,19 +229,7 @@ def run_crawl(config: Config, site_key: str, archive: Archive, *, timeout: float
     archive.update_run(run_id, **fields)
     if status_if_killed == "interrupted":
         raise KeyboardInterrupt
-    # whatever the run stored (a failed run may have stored some) is indexed, if the crawl was
-    # stopped before it did, and looked at for plans
-    try:
-        archive.index_backlog()
-        changes = watch_plans(config, archive)
-    except Exception as exc:  # the crawl's result stands; the next run's scan reads these records again
-        log.warning("plan-release watch after run %s failed: %s", run_id, exc)
-        changes = []
-    if changes:
-        stats = dict(archive.get_run(run_id).stats or {})
-        for change in ("new", "updated"):
-            stats[f"plan_releases_{change}"] = sum(c.change == change for c in changes)
-        archive.update_run(run_id, stats=stats)
+    changes = index_and_watch(config, archive, run_id)
     run = archive.get_run(run_id)
     return RunResult(run_id, site.key, run.status, run.exit_code, run.error, run.stats or {}, str(log_path),
                      changes)

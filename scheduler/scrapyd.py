@@ -260,7 +260,7 @@ def run_crawl(config: Config, site_key: str, archive: Archive, *, timeout: float
         try:
             archive.store_run_log(run_id, text)
         except Exception as exc:  # the run's outcome stands; the node keeps its copy of the log
-            log.warning("run %s: its log was not stored in the archive: %s", run_id, exc)
+            log.warning("run %s: its log %s was not stored in the archive: %s", run_id, log_url, exc)
     if lost is not None:
         from scheduler.alerts import Alerts
 
