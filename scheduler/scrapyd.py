@@ -44,12 +44,12 @@ log = logging.getLogger(__name__)
 
 class NodeError(Exception):
     """A node that could not be reached or refused a request; str() is one line.
-    `maybe_done`: the request was sent but its answer did not come in time, so the node may
-    have carried it out (a schedule.json that timed out may still have made the job)."""
+    `timed_out`: no answer in time: the node may be busy rather than gone, and may have carried
+    the request out (a schedule.json that timed out may still have made the job)."""
 
-    def __init__(self, message: str, maybe_done: bool = False):
+    def __init__(self, message: str, timed_out: bool = False):
         super().__init__(message)
-        self.maybe_done = maybe_done
+        self.timed_out = timed_out
 
 
 def job_id(run_id: int) -> str:
@@ -70,14 +70,18 @@ def remote_job(log_path: str | None) -> RemoteJob | None:
     return RemoteJob(*map(urllib.parse.unquote, match.groups())) if match else None
 
 
-def remote_run_gone(job: RemoteJob) -> str | None:
-    """None while the job's node has it pending or running; else why the run is over."""
+# reconcile_runs (every command) asks a node this long at most
+RECONCILE_TIMEOUT = 5
 
-    node = Node(job.node, timeout=ScrapydSettings.model_fields["request_timeout"].default)
+
+def remote_run_gone(job: RemoteJob) -> str | None:
+    """None while the job's node has it pending or running, or cannot say in time (a busy node
+    is not a gone one); else why the run is over: the node is gone or no longer has the job."""
+    node = Node(job.node, timeout=RECONCILE_TIMEOUT)
     try:
         state = node.state(job.project, job.job)
     except NodeError as exc:
-        return f"{exc}, and no scheduler watches job {job.job} there"
+        return None if exc.timed_out else f"{exc}, and no scheduler watches job {job.job} there"
     if state in ("pending", "running"):
         return None
     return f"job {job.job} ended on {job.node} without recording an outcome"
@@ -123,7 +127,7 @@ class Node:
         except (OSError, ValueError) as exc:
             reason = getattr(exc, "reason", None) or exc
             raise NodeError(f"Scrapyd node {self.url} unreachable: {reason}",
-                            maybe_done=isinstance(reason, TimeoutError)) from None
+                            timed_out=isinstance(reason, TimeoutError)) from None
         try:
             answer = json.loads(body)
         except ValueError:
@@ -192,7 +196,7 @@ def _place(config: Config, archive: Archive, site_key: str, site_id: int, run_id
             try:
                 node.schedule(settings.project, job, site=site_key, run_id=str(run_id))
             except NodeError as exc:
-                if not exc.maybe_done:
+                if not exc.timed_out:
                     down.append(str(exc))
                     continue
                 # the job may exist there: sent to a second node the site would be crawled
