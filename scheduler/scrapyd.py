@@ -152,8 +152,9 @@ class Node:
     def schedule(self, project: str, job: str, **arguments) -> None:
         self.call("schedule.json", post={"project": project, "spider": SPIDER, "jobid": job, **arguments})
 
-    def cancel(self, project: str, job: str, signal: str = "TERM") -> None:
-        self.call("cancel.json", post={"project": project, "job": job, "signal": signal})
+    def cancel(self, project: str, job: str, signal: str = "TERM") -> str | None:
+        """The job's state before (pending or running), None if it had ended already."""
+        return self.call("cancel.json", post={"project": project, "job": job, "signal": signal}).get("prevstate")
 
     def log_url(self, project: str, job: str) -> str:
         return f"{self.url}/logs/{urllib.parse.quote(project)}/{SPIDER}/{urllib.parse.quote(job)}.log"
@@ -297,9 +298,12 @@ def _watch(node: Node, settings: ScrapydSettings, job: str, run_id: int, timeout
                 signal = signals.pop(0)
                 log.info("run %s: cancelling job %s on %s (%s)", run_id, job, node.url, signal)
                 try:
-                    node.cancel(settings.project, job, signal)
+                    before = node.cancel(settings.project, job, signal)
                 except NodeError as exc:
                     log.warning("run %s: cancel failed: %s", run_id, exc)
+                else:
+                    if before is None and len(signals) == len(CANCEL_SIGNALS) - 1:
+                        return None, None  # it ended first: what it recorded stands
                 next_signal = time.monotonic() + STOP_GRACE_SECONDS
             try:
                 state = node.state(settings.project, job)

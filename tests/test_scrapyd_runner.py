@@ -114,8 +114,7 @@ def test_two_scrapyd_nodes_crawl_six_sites_with_a_timeout_and_a_node_lost_mid_wa
         sites.sites["binhe-gov"].fault = "stall"  # stuck until its timeout; its retry finds it answering
         config_path = tmp_path / "config.yaml"
         document = sites.config(postgres_url, retry_times=0, download_timeout=120, crawl_timeout=CRAWL_TIMEOUT)
-        node_env = {"MUNIARCHIVE_CONFIG": str(config_path), "MUNIARCHIVE_DB": postgres_url,
-                    "MUNIARCHIVE_CACHE_DIR": str(tmp_path / "cache")}
+        node_env = {"MUNIARCHIVE_CONFIG": str(config_path), "MUNIARCHIVE_DB": postgres_url}
         nodes = [scrapyd_node(node_env, max_proc=3) for _ in range(2)]
         for node in nodes:
             node.deploy(scrapyd_egg)
@@ -197,8 +196,7 @@ def test_reconcile_leaves_a_job_its_node_still_runs_and_clears_it_once_the_node_
         document = sites.config(postgres_url, retry_times=0, download_timeout=120)
         config_path.write_text(yaml.safe_dump(document, allow_unicode=True), encoding="utf-8")
         config = load_config(config_path)
-        node = scrapyd_node({"MUNIARCHIVE_CONFIG": str(config_path), "MUNIARCHIVE_DB": postgres_url,
-                             "MUNIARCHIVE_CACHE_DIR": str(tmp_path / "cache")})
+        node = scrapyd_node({"MUNIARCHIVE_CONFIG": str(config_path), "MUNIARCHIVE_DB": postgres_url})
         node.deploy(scrapyd_egg)
         archive = Archive(postgres_url)
         try:
