@@ -39,6 +39,9 @@ LOST_AFTER_FAILED_POLLS = 3
 # cancel.json signals for a job past its timeout, STOP_GRACE_SECONDS apart: Scrapy closes the
 # spider on the first TERM and stops at once on the second; KILL if even that hangs
 CANCEL_SIGNALS = ("TERM", "TERM", "KILL")
+# a running job's log is copied into the archive this often, so that a node that goes down
+# does not take all of it along
+LOG_REFRESH_SECONDS = 30
 log = logging.getLogger(__name__)
 
 
@@ -220,8 +223,8 @@ def run_crawl(config: Config, site_key: str, archive: Archive, *, timeout: float
               log_dir: Path | None = None, trigger: str = "manual",
               stop: threading.Event | None = None, while_running: Callable[[int], None] | None = None) -> RunResult:
     """Crawl one site as a job on a Scrapyd node and record the run, as scheduler.runner.run_crawl
-    does with a local process (`log_dir` is unused: the log stays on the node and is stored in
-    the archive when the job ends)."""
+    does with a local process (`log_dir` is unused: the log is written on the node and copied
+    into the archive while the job runs and when it ends)."""
     site = config.site(site_key)
     settings = config.scheduler.scrapyd
     reconcile_runs(archive)
@@ -240,13 +243,23 @@ def run_crawl(config: Config, site_key: str, archive: Archive, *, timeout: float
     job = job_id(run_id)
     log_url = node.log_url(settings.project, job)
     log.info("%s: run %s is job %s on %s", site.key, run_id, job, node.url)
-    outcome, lost = _watch(node, settings, job, run_id, timeout, stop, while_running)
-    text = None
-    if lost is None:
+
+    def keep_log(quiet: bool = False) -> str | None:
+        """The job's log so far, copied into the archive (`muniarchive log`)."""
         try:
             text = node.get(log_url.removeprefix(node.url + "/")).decode("utf-8", "replace")
         except NodeError as exc:
-            log.warning("%s: run %s: its log could not be fetched: %s", site.key, run_id, exc)
+            log.log(logging.DEBUG if quiet else logging.WARNING, "%s: run %s: its log could not be fetched: %s",
+                    site.key, run_id, exc)
+            return None
+        try:
+            archive.store_run_log(run_id, text)
+        except Exception as exc:  # the run's outcome stands; the node keeps its copy of the log
+            log.warning("run %s: its log %s was not stored in the archive: %s", run_id, log_url, exc)
+        return text
+
+    outcome, lost = _watch(node, settings, job, run_id, timeout, stop, while_running, keep_log)
+    text = keep_log() if lost is None else None
     run = archive.get_run(run_id)
     fields: dict = {}
     if outcome == "timed_out":
@@ -261,11 +274,6 @@ def run_crawl(config: Config, site_key: str, archive: Archive, *, timeout: float
     if run.finished_at is None or "status" in fields:
         fields["finished_at"] = utcnow()
     archive.update_run(run_id, **fields)
-    if text is not None:
-        try:
-            archive.store_run_log(run_id, text)
-        except Exception as exc:  # the run's outcome stands; the node keeps its copy of the log
-            log.warning("run %s: its log %s was not stored in the archive: %s", run_id, log_url, exc)
     if lost is not None:
         from scheduler.alerts import Alerts
 
@@ -278,14 +286,15 @@ def run_crawl(config: Config, site_key: str, archive: Archive, *, timeout: float
 
 
 def _watch(node: Node, settings: ScrapydSettings, job: str, run_id: int, timeout: float,
-           stop: threading.Event | None, while_running: Callable[[int], None] | None) -> tuple[str | None, str | None]:
-    """Poll the job until it is finished; cancel it past the timeout or on `stop`. Returns why
-    it was cancelled (timed_out | stopped | interrupted, or None) and, for a node that stopped
-    answering, why (else None)."""
+           stop: threading.Event | None, while_running: Callable[[int], None] | None,
+           keep_log: Callable[[bool], object]) -> tuple[str | None, str | None]:
+    """Poll the job until it is finished, keeping its log every LOG_REFRESH_SECONDS; cancel it
+    past the timeout or on `stop`. Returns why it was cancelled (timed_out | stopped |
+    interrupted, or None) and, for a node that stopped answering, why (else None)."""
     # the timeout counts from the job's start: a job waiting for a free process on its node is
     # queued, not crawling (it is cancelled too if it waits that long)
     deadline = time.monotonic() + timeout
-    started = False
+    started, next_log = False, float("inf")
     outcome, signals, next_signal = None, list(CANCEL_SIGNALS), 0.0
     failed_polls = 0
     while True:
@@ -317,6 +326,10 @@ def _watch(node: Node, settings: ScrapydSettings, job: str, run_id: int, timeout
                 return outcome, None
             if state == "running" and not started:
                 started, deadline = True, time.monotonic() + timeout
+                next_log = time.monotonic() + LOG_REFRESH_SECONDS
+            if state == "running" and time.monotonic() >= next_log:
+                keep_log(True)
+                next_log = time.monotonic() + LOG_REFRESH_SECONDS
             if while_running is not None and state == "running":
                 while_running(run_id)
             wait = settings.poll_seconds if outcome is None else min(settings.poll_seconds, 1)
