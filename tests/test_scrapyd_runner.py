@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ from crawler.samplesites import SampleSites
 from crawler.samplesites.content import CITY, DISTRICT, NEWS, PLATFORM
 from crawler.samplesites.server import HanwebSite, NewsSite, PlatformSite, TrsSite
 from crawler.samplesites.synthetic import SyntheticTrsSite, synthetic_articles
+from scheduler import scrapyd
 from scheduler.runner import reconcile_runs
 from scheduler.scrapyd import Node, job_id, remote_job
 from tests.helpers import table_count, wait_for
@@ -221,3 +223,35 @@ def test_reconcile_leaves_a_job_its_node_still_runs_and_clears_it_once_the_node_
             assert run.error.endswith(f"no scheduler watches job {job_id(run_id)} there")
         finally:
             archive.close()
+
+
+def test_a_scheduler_stopping_cancels_its_job_and_records_the_run_interrupted(
+        tmp_path, sample_sites, postgres_url, scrapyd_egg, scrapyd_node):
+    sample_sites.stall_seconds = 300
+    sample_sites.sites["binhe-gov"].fault = "stall"
+    config_path = tmp_path / "config.yaml"
+    node = scrapyd_node({"MUNIARCHIVE_CONFIG": str(config_path), "MUNIARCHIVE_DB": postgres_url})
+    node.deploy(scrapyd_egg)
+    document = sample_sites.config(postgres_url, retry_times=0, download_timeout=120)
+    document["scheduler"] = {"runner": "scrapyd", "scrapyd": {"nodes": [node.url], "poll_seconds": 0.5}}
+    config_path.write_text(yaml.safe_dump(document, allow_unicode=True), encoding="utf-8")
+    config = load_config(config_path)
+    archive = Archive(postgres_url)
+    stop, results = threading.Event(), []
+    crawl = threading.Thread(target=lambda: results.append(
+        scrapyd.run_crawl(config, "binhe-gov", archive, trigger="schedule", stop=stop)))
+    try:
+        crawl.start()
+        wait_for(lambda: (run := runs_of(archive).get("binhe-gov", [None])[-1]) is not None
+                 and run.pid is not None and job_state(node, job_id(run.id)) == "running", 90, "the job to start")
+        stop.set()
+        crawl.join(150)
+        assert not crawl.is_alive(), "the runner did not return after its stop"
+        (result,) = results
+        assert (result.status, result.error) == ("interrupted", "stopped: the scheduler was shutting down")
+        assert job_state(node, job_id(result.run_id)) in ("finished", None)
+        assert "Received SIGTERM" in archive.run_log(result.run_id)
+    finally:
+        stop.set()
+        crawl.join(150)
+        archive.close()
