@@ -87,7 +87,10 @@ def reconcile_runs(archive: Archive) -> list[int]:
     A run of this machine is alive while its crawl process or the process watching it (the
     runner, the scheduler) lives. A scheduled run of another machine is alive while that
     machine's scheduler holds the scheduler lease (a fresh heartbeat, its host and pid); a
-    manual one there is left to that machine."""
+    manual one there is left to that machine. A run sent to a Scrapyd node (its log location
+    is on the node) is alive while the scheduler that sent it holds the lease, else while the
+    node still has its job pending or running, or is too busy to say; it is over when the
+    node no longer has the job or refuses connections."""
     from scheduler.scrapyd import remote_job, remote_run_gone
     from scheduler.service import LEASE, LEASE_STALE_SECONDS
 

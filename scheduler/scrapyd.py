@@ -244,7 +244,7 @@ def run_crawl(config: Config, site_key: str, archive: Archive, *, timeout: float
     log_url = node.log_url(settings.project, job)
     log.info("%s: run %s is job %s on %s", site.key, run_id, job, node.url)
 
-    def keep_log(quiet: bool = False) -> str | None:
+    def copy_log(quiet: bool = False) -> str | None:
         """The job's log so far, copied into the archive (`muniarchive log`)."""
         try:
             text = node.get(log_url.removeprefix(node.url + "/")).decode("utf-8", "replace")
@@ -258,8 +258,8 @@ def run_crawl(config: Config, site_key: str, archive: Archive, *, timeout: float
             log.warning("run %s: its log %s was not stored in the archive: %s", run_id, log_url, exc)
         return text
 
-    outcome, lost = _watch(node, settings, job, run_id, timeout, stop, while_running, keep_log)
-    text = keep_log() if lost is None else None
+    outcome, lost = _watch(node, settings, job, run_id, timeout, stop, while_running, copy_log)
+    text = copy_log() if lost is None else None
     run = archive.get_run(run_id)
     fields: dict = {}
     if outcome == "timed_out":
@@ -287,7 +287,7 @@ def run_crawl(config: Config, site_key: str, archive: Archive, *, timeout: float
 
 def _watch(node: Node, settings: ScrapydSettings, job: str, run_id: int, timeout: float,
            stop: threading.Event | None, while_running: Callable[[int], None] | None,
-           keep_log: Callable[[bool], object]) -> tuple[str | None, str | None]:
+           copy_log: Callable[[bool], object]) -> tuple[str | None, str | None]:
     """Poll the job until it is finished, keeping its log every LOG_REFRESH_SECONDS; cancel it
     past the timeout or on `stop`. Returns why it was cancelled (timed_out | stopped |
     interrupted, or None) and, for a node that stopped answering, why (else None)."""
@@ -328,7 +328,7 @@ def _watch(node: Node, settings: ScrapydSettings, job: str, run_id: int, timeout
                 started, deadline = True, time.monotonic() + timeout
                 next_log = time.monotonic() + LOG_REFRESH_SECONDS
             if state == "running" and time.monotonic() >= next_log:
-                keep_log(True)
+                copy_log(True)
                 next_log = time.monotonic() + LOG_REFRESH_SECONDS
             if while_running is not None and state == "running":
                 while_running(run_id)
