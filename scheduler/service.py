@@ -13,6 +13,9 @@ and every run's record survive restarts. What DESIGN.md measured, and how it is 
   previous is still queued is coalesced into it and recorded as a `late` incident (more due
   sites than slots); across processes and machines the archive allows one running run a site;
 - when the queue drains the service logs how long the batch (the night) took;
+- where a crawl runs: `scheduler.runner` local (a child process, scheduler/runner.py) or
+  scrapyd (a job on the least busy Scrapyd node, scheduler/scrapyd.py; the crawl slots are
+  then the nodes' max_proc): both record the run alike, so queue, retries and alerts are one;
 - one scheduler per job store: a lease row with a heartbeat; a second scheduler refuses;
 - jobs are module-level functions (`scheduled_crawl`), as the job store pickles them.
 
