@@ -4,7 +4,6 @@ crawls, exports and the CLI can share one archive file."""
 from __future__ import annotations
 
 import fcntl
-import os
 from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
@@ -210,9 +209,3 @@ def migrate(engine: Engine) -> None:
     except SQLAlchemyError as exc:
         raise ArchiveError(f"archive {url}: {str(exc).splitlines()[0]}") from None
 
-
-def default_log_dir(url: str) -> Path:
-    """Crawl logs live beside a SQLite archive, else under ./data/logs."""
-    path = sqlite_path(url)
-    base = path.parent if path is not None else Path(os.environ.get("MUNIARCHIVE_DATA", "data"))
-    return base / "logs"

@@ -106,6 +106,18 @@ class CrawlRun(Base):
     owner_pid: Mapped[int | None] = mapped_column(Integer, default=lambda: os.getpid())
 
 
+class CrawlLog(Base):
+    """A run's log, kept in the archive so that every machine sharing it can read it (the file
+    is on the disk of the machine that ran the crawl). A long log keeps its end: `size` is the
+    whole log's, in bytes."""
+
+    __tablename__ = "crawl_log"
+    run_id: Mapped[int] = mapped_column(ForeignKey("crawl_run.id"), primary_key=True, autoincrement=False)
+    text_zlib: Mapped[bytes] = mapped_column(LargeBinary)
+    size: Mapped[int] = mapped_column(Integer)
+    stored_at: Mapped[datetime] = mapped_column(AwareDateTime, default=utcnow)
+
+
 class Capture(Base):
     """One HTTP response as received: the source for reprocessing and WARC export."""
 

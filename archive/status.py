@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from sqlalchemy import func, select
 
-from archive.masking import mask_text
+from archive.db import ArchiveError
+from archive.masking import mask_text, mask_url
 from archive.models import SUCCEEDED, AlertIncident, Article, CrawlRun, Site
 from archive.store import Archive
 
@@ -74,3 +76,26 @@ def runs(archive: Archive, site: str | None = None, limit: int = 20) -> list[dic
         "stats": _masked_stats(run.stats), "log": run.log_path,
         "dead_urls": [failure_record(f) for f in archive.failed_urls(run_id=run.id) if f.state == "dead"],
     } for run, key in rows]
+
+
+def run_log(archive: Archive, run_id: int) -> dict:
+    """A run's log as `muniarchive log` shows it, its URLs' secrets masked: the text kept in the
+    archive (readable from every machine), else the file the run wrote, when this machine has it."""
+    with archive.session() as session:
+        row = session.execute(select(CrawlRun, Site.key).join(Site).where(CrawlRun.id == run_id)).first()
+    if row is None:
+        raise ArchiveError(f"archive {mask_url(archive.url)}: no crawl run {run_id}")
+    run, site = row
+    record = {"run": run.id, "site": site, "status": run.status, "path": run.log_path, "source": "archive",
+              "text": archive.run_log(run_id)}
+    if record["text"] is None and run.log_path:
+        try:
+            record.update(source="file", text=Path(run.log_path).read_text(encoding="utf-8", errors="replace"))
+        except OSError as exc:
+            raise ArchiveError(f"run {run_id} ({site}, {run.status}): its log is not in the archive, and "
+                               f"{run.log_path} cannot be read here: {exc.strerror or exc}") from None
+    if record["text"] is None:
+        why = "it was skipped: nothing ran" if run.status == "skipped" else "none was recorded"
+        raise ArchiveError(f"run {run_id} ({site}, {run.status}) has no log: {why}")
+    record["text"] = mask_text(record["text"])
+    return record

@@ -30,6 +30,7 @@ from archive.models import (
     Attachment,
     AwareDateTime,
     Capture,
+    CrawlLog,
     CrawlRun,
     FailedUrl,
     IndexQueue,
@@ -42,6 +43,9 @@ from archive.urls import canonical
 from textnorm import SearchText
 
 NEW, UPDATED, UNCHANGED = "new", "updated", "unchanged"
+# a run's log in the archive keeps its last 4 MiB: the end says how a run ended; a crawl
+# logging more than that (a debug log level) keeps the whole on its machine's disk
+RUN_LOG_KEEP_BYTES = 4 * 1024 * 1024
 RETRYING, DEAD = "retrying", "dead"
 
 # a government document's 信息公开 fields: on the article and on each version
@@ -274,6 +278,31 @@ class Archive:
     def get_run(self, run_id: int) -> CrawlRun | None:
         with self.session() as session:
             return session.get(CrawlRun, run_id)
+
+    def store_run_log(self, run_id: int, text: str) -> None:
+        """Keep the run's log in the archive (replacing what was stored for it), so that every
+        machine sharing the archive can read it. A log longer than RUN_LOG_KEEP_BYTES keeps its
+        end, from a line's start, under a first line saying what was cut."""
+        data = text.encode("utf-8", errors="replace")
+        size = len(data)
+        if size > RUN_LOG_KEEP_BYTES:
+            tail = data[-RUN_LOG_KEEP_BYTES:]
+            tail = tail[tail.find(b"\n") + 1:]
+            data = (f"[muniarchive: log cut, the first {size - len(tail)} of its {size} bytes are not kept "
+                    "in the archive]\n").encode() + tail
+        row = {"text_zlib": zlib.compress(data, 6), "size": size, "stored_at": utcnow()}
+
+        def work(session: Session) -> None:
+            session.execute(delete(CrawlLog).where(CrawlLog.run_id == run_id))
+            session.add(CrawlLog(run_id=run_id, **row))
+
+        self._write_retrying(work)
+
+    def run_log(self, run_id: int) -> str | None:
+        """The run's log as stored by store_run_log; None when none was."""
+        with self.session() as session:
+            stored = session.scalar(select(CrawlLog.text_zlib).where(CrawlLog.run_id == run_id))
+        return None if stored is None else zlib.decompress(stored).decode("utf-8", errors="replace")
 
     def previous_run(self, site_id: int, before_run: int) -> CrawlRun | None:
         """The site's last run before `before_run` that ended: not one still going, nor one skipped."""

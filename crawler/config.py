@@ -261,10 +261,69 @@ class Defaults(_Strict):
 
 class ArchiveConfig(_Strict):
     url: str = DEFAULT_DB_URL
+    # where crawl logs are written (relative paths resolve against the config file's folder);
+    # unset: a logs folder beside a SQLite archive, else data/logs beside the config file.
+    # Each run's log is also kept in the archive (`muniarchive log RUN`), readable from every node
+    log_dir: str | None = None
+
+
+SCRAPYD_AUTH_ENV = ("MUNIARCHIVE_SCRAPYD_USERNAME", "MUNIARCHIVE_SCRAPYD_PASSWORD")
+
+
+class ScrapydNode(_Strict):
+    """A Scrapyd node the scrapyd runner sends crawls to."""
+
+    url: str
+    # how many jobs the node runs at once: its scrapyd.conf max_proc (Scrapyd's own default
+    # is 4 a CPU); the scheduler's crawl slots are the sum over the nodes
+    max_proc: int = Field(4, ge=1, le=256)
+
+    @field_validator("url")
+    @classmethod
+    def _base_url(cls, url: str) -> str:
+        if not re.fullmatch(r"https?://[^/\s@]+(/\S*)?", url):
+            if re.match(r"https?://[^/\s]*@", url):
+                raise ValueError(f"credentials do not belong in the URL; set {' and '.join(SCRAPYD_AUTH_ENV)}")
+            raise ValueError(f"{url!r} is not an http(s) URL of a Scrapyd node")
+        return url.rstrip("/")
+
+
+class ScrapydSettings(_Strict):
+    """Where the scrapyd runner sends crawls (scheduler.runner: scrapyd). Basic-auth
+    credentials, if the nodes ask for them, come from $MUNIARCHIVE_SCRAPYD_USERNAME and
+    $MUNIARCHIVE_SCRAPYD_PASSWORD."""
+
+    # a URL, or {url, max_proc}
+    nodes: list[ScrapydNode] = Field([ScrapydNode(url="http://127.0.0.1:6800")], min_length=1)
+    # the Scrapyd project muniarchive was deployed as (scrapy.cfg's [deploy] project)
+    project: str = Field("muniarchive", pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    # how often a running job's state is asked of its node
+    poll_seconds: Duration = 5
+    # how long a node may take to answer one request before it counts as unreachable (Scrapyd
+    # answers from one thread, which also lists a new egg's spiders: slow on a busy machine)
+    request_timeout: float = Field(30, gt=0)
+
+    @field_validator("nodes", mode="before")
+    @classmethod
+    def _plain_urls(cls, nodes):
+        return [{"url": n} if isinstance(n, str) else n for n in nodes] if isinstance(nodes, list) else nodes
+
+    @model_validator(mode="after")
+    def _unique_nodes(self) -> ScrapydSettings:
+        urls = [node.url for node in self.nodes]
+        for index, url in enumerate(urls):
+            if url in urls[:index]:
+                raise ValueError(f"nodes[{index}]: {url} is listed twice")
+        return self
 
 
 class SchedulerSettings(_Strict):
     """How `muniarchive scheduler start` runs the sites' schedules."""
+
+    # where crawls run: local (a child process of the scheduler, `max_parallel_crawls` at
+    # once) or scrapyd (jobs on the Scrapyd nodes of `scrapyd`, as many at once as their max_proc)
+    runner: Literal["local", "scrapyd"] = "local"
+    scrapyd: ScrapydSettings = ScrapydSettings()
 
     # each run starts up to this long after its cron time, chosen at random per run, so that
     # sites sharing a schedule do not all start at once
@@ -367,6 +426,18 @@ class Config(_Strict):
             base = self.path.parent if self.path else Path.cwd()
             url = prefix + str((base / url[len(prefix):]).resolve())
         return url
+
+    @property
+    def log_dir(self) -> Path:
+        """Where crawl logs are written: archive.log_dir, else beside a SQLite archive, else
+        data/logs; relative paths from the config file's folder, never the working folder."""
+        base = self.path.parent if self.path else Path.cwd()
+        if self.archive.log_dir:
+            return (base / self.archive.log_dir).resolve()
+        from archive.db import sqlite_path
+
+        archive_file = sqlite_path(self.database_url)
+        return archive_file.parent / "logs" if archive_file else (base / "data" / "logs").resolve()
 
 
 def site_config_hash(site: SiteConfig) -> str:

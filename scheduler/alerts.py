@@ -11,6 +11,8 @@ shows it fixed:
                   time: more sites are due than the scheduler's crawl slots get through;
 - ``misconfigured`` a run ended succeeded_with_warnings: its health checks say the site's config
                   looks wrong (crawler/health.py); on a site's first run too.
+- ``node_down``   (scrapyd runner) a Scrapyd node did not answer when the site's crawl was sent
+                  out (it went to another node), or stopped answering while it ran the crawl.
 
 However many runs an incident lasts, it is notified once. Each target's delivery is recorded
 (alert_delivery): a target that was down is sent what it missed at the site's next run, and
@@ -41,6 +43,7 @@ HEADLINES = {
     "missed": "scheduled run missed",
     "late": "scheduled run still queued at its next due time",
     "misconfigured": "config looks wrong",
+    "node_down": "Scrapyd node unreachable",
 }
 
 
@@ -107,6 +110,7 @@ class Alerts:
             self._close(run.site_id, "empty", run)
         self._close(run.site_id, "failed", run)
         self._close(run.site_id, "missed", run)
+        self._close(run.site_id, "node_down", run)
         if not late:
             self._close(run.site_id, "late", run)
 
@@ -130,6 +134,10 @@ class Alerts:
         self._open(site_id, "late", f"the run due at {due} was still queued at its next due time, {waited} later "
                                     f"(more sites due than {slots} crawl slots get through: see "
                                     "scheduler.max_parallel_crawls)", None)
+        self._deliver(site_id)
+
+    def node_down(self, site_id: int, why: str) -> None:
+        self._open(site_id, "node_down", why, None)
         self._deliver(site_id)
 
     def _usually_has_new(self, run: CrawlRun) -> bool:
@@ -212,7 +220,7 @@ class Alerts:
         lines = [f"site: {site.key} ({site.name})", f"run: {incident.run_id or 'none'}", f"reason: {incident.reason}"]
         run = self.archive.get_run(incident.run_id) if incident.run_id else None
         if run is not None and run.log_path:
-            lines.append(f"log: {run.log_path}")
+            lines.append(f"log: {run.log_path} (from any machine: muniarchive log {run.id})")
         return "\n".join(lines) + "\n"
 
     # ------------------------------------------------------------------ delivery

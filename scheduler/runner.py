@@ -22,7 +22,7 @@ from pathlib import Path
 from sqlalchemy import select, update
 
 from archive import Archive, RunGoing
-from archive.db import default_log_dir, sqlite_path
+from archive.db import sqlite_path
 from archive.models import CrawlRun, SchedulerLease, utcnow
 from crawler.config import DB_ENV, Config
 
@@ -87,43 +87,65 @@ def reconcile_runs(archive: Archive) -> list[int]:
     A run of this machine is alive while its crawl process or the process watching it (the
     runner, the scheduler) lives. A scheduled run of another machine is alive while that
     machine's scheduler holds the scheduler lease (a fresh heartbeat, its host and pid); a
-    manual one there is left to that machine."""
+    manual one there is left to that machine. A run sent to a Scrapyd node (its log location
+    is on the node) is alive while the scheduler that sent it holds the lease, else while the
+    node still has its job pending or running, or is too busy to say; it is over when the
+    node no longer has the job or refuses connections."""
+    from scheduler.scrapyd import remote_job, remote_run_gone
     from scheduler.service import LEASE, LEASE_STALE_SECONDS
 
     host = socket.gethostname()
     local_archive = sqlite_path(archive.url) is not None  # rows older than the host column: this machine's
     with archive.session() as session:
         running = session.execute(select(CrawlRun.id, CrawlRun.host, CrawlRun.pid, CrawlRun.owner_pid,
-                                         CrawlRun.started_at, CrawlRun.trigger)
+                                         CrawlRun.started_at, CrawlRun.trigger, CrawlRun.log_path)
                                   .where(CrawlRun.status == "running")).all()
         lease = session.get(SchedulerLease, LEASE)
     lease_fresh = lease is not None and utcnow() - lease.heartbeat_at <= timedelta(seconds=LEASE_STALE_SECONDS)
+    killed = "the crawl's processes ended without recording an outcome (killed?)"
 
-    def alive(run) -> bool:
+    def why_gone(run) -> str | None:
+        """None while the run is alive; else why it is not."""
+        if job := remote_job(run.log_path):
+            # a Scrapyd job: alive while the scheduler that sent it watches it (and records
+            # what becomes of it), else while its node has it pending or running
+            if lease_fresh and lease.pid == run.owner_pid:
+                return None
+            return remote_run_gone(job)
         if run.host == host or (run.host is None and local_archive):
             # the owner made the row, so it was running by then; the crawl process starts after
-            return bool((run.owner_pid and pid_alive(run.owner_pid, started_by=run.started_at))
-                        or (run.pid and pid_alive(run.pid)))
-        if run.trigger in ("schedule", "retry"):
-            return lease_fresh and (lease.host, lease.pid) == (run.host, run.owner_pid)
-        return True
+            alive = ((run.owner_pid and pid_alive(run.owner_pid, started_by=run.started_at))
+                     or (run.pid and pid_alive(run.pid)))
+        elif run.trigger in ("schedule", "retry"):
+            alive = lease_fresh and (lease.host, lease.pid) == (run.host, run.owner_pid)
+        else:
+            alive = True
+        return None if alive else killed
 
-    gone = [run.id for run in running if not alive(run)]
+    gone = {}
+    for run in running:
+        if why := why_gone(run):
+            gone[run.id] = why
+    for run_id, why in gone.items():
+        archive._write(lambda session, run_id=run_id, why=why: session.execute(
+            update(CrawlRun).where(CrawlRun.id == run_id, CrawlRun.status == "running")
+            .values(status="interrupted", finished_at=utcnow(), error=why)))
     if gone:
-        archive._write(lambda session: session.execute(
-            update(CrawlRun).where(CrawlRun.id.in_(gone), CrawlRun.status == "running")
-            .values(status="interrupted", finished_at=utcnow(),
-                    error="the crawl's processes ended without recording an outcome (killed?)")))
         log.warning("runs %s were left running by processes that are gone: recorded interrupted",
                     ", ".join(map(str, gone)))
-    return gone
+    return list(gone)
 
 
 def _last_line(path: Path) -> str | None:
     try:
-        lines = [line for line in path.read_text(encoding="utf-8", errors="replace").splitlines() if line.strip()]
+        return last_error_line(path.read_text(encoding="utf-8", errors="replace"))
     except OSError:
         return None
+
+
+def last_error_line(log_text: str) -> str | None:
+    """A crawl log's last error line (else its last line): why a crawl that recorded no outcome ended."""
+    lines = [line for line in log_text.splitlines() if line.strip()]
     errors = [line for line in lines if line.startswith("error:") or " ERROR: " in line]
     return (errors or lines or [None])[-1]
 
@@ -140,6 +162,15 @@ def _stop(process: subprocess.Popen, grace: float) -> None:
         process.wait()
 
 
+def keep_log(archive: Archive, run_id: int, log_path: Path) -> None:
+    """The run's log file into the archive, readable from every machine (`muniarchive log`).
+    A failure is logged: the run's outcome stands, and the file is still there."""
+    try:
+        archive.store_run_log(run_id, log_path.read_text(encoding="utf-8", errors="replace"))
+    except Exception as exc:
+        log.warning("run %s: its log %s was not stored in the archive: %s", run_id, log_path, exc)
+
+
 def run_crawl(config: Config, site_key: str, archive: Archive, *, timeout: float | None = None,
               log_dir: Path | None = None, trigger: str = "manual",
               stop: threading.Event | None = None, while_running: Callable[[int], None] | None = None) -> RunResult:
@@ -149,7 +180,7 @@ def run_crawl(config: Config, site_key: str, archive: Archive, *, timeout: float
     site = config.site(site_key)
     reconcile_runs(archive)  # a killed crawl of this site would otherwise stay `running` forever
     site_id = archive.ensure_site(**site.archive_fields())
-    log_dir = Path(log_dir or default_log_dir(config.database_url))
+    log_dir = Path(log_dir or config.log_dir)
     log_dir.mkdir(parents=True, exist_ok=True)
     try:
         run_id = archive.start_run(site_id, trigger=trigger)
@@ -186,6 +217,7 @@ def run_crawl(config: Config, site_key: str, archive: Archive, *, timeout: float
         except KeyboardInterrupt:
             status_if_killed = "interrupted"
             _stop(process, STOP_GRACE_SECONDS)
+    keep_log(archive, run_id, log_path)
     run: CrawlRun = archive.get_run(run_id)
     fields: dict = {"exit_code": process.returncode}
     if status_if_killed == "timed_out":
@@ -200,22 +232,28 @@ def run_crawl(config: Config, site_key: str, archive: Archive, *, timeout: float
     archive.update_run(run_id, **fields)
     if status_if_killed == "interrupted":
         raise KeyboardInterrupt
-    # whatever the run stored (a failed run may have stored some) is indexed, if the crawl was
-    # stopped before it did, and looked at for plans
+    changes = index_and_watch(config, archive, run_id)
+    run = archive.get_run(run_id)
+    return RunResult(run_id, site.key, run.status, run.exit_code, run.error, run.stats or {}, str(log_path),
+                     changes)
+
+
+def index_and_watch(config: Config, archive: Archive, run_id: int) -> list:
+    """After a run, whatever it stored (a failed run may have stored some) is indexed, if the
+    crawl was stopped before it did, and looked at for plans; the plan changes found, also
+    counted in the run's stats."""
     try:
         archive.index_backlog()
         changes = watch_plans(config, archive)
     except Exception as exc:  # the crawl's result stands; the next run's scan reads these records again
         log.warning("plan-release watch after run %s failed: %s", run_id, exc)
-        changes = []
+        return []
     if changes:
         stats = dict(archive.get_run(run_id).stats or {})
         for change in ("new", "updated"):
             stats[f"plan_releases_{change}"] = sum(c.change == change for c in changes)
         archive.update_run(run_id, stats=stats)
-    run = archive.get_run(run_id)
-    return RunResult(run_id, site.key, run.status, run.exit_code, run.error, run.stats or {}, str(log_path),
-                     changes)
+    return changes
 
 
 def watch_plans(config: Config, archive: Archive) -> list:

@@ -13,6 +13,9 @@ and every run's record survive restarts. What DESIGN.md measured, and how it is 
   previous is still queued is coalesced into it and recorded as a `late` incident (more due
   sites than slots); across processes and machines the archive allows one running run a site;
 - when the queue drains the service logs how long the batch (the night) took;
+- where a crawl runs: `scheduler.runner` local (a child process, scheduler/runner.py) or
+  scrapyd (a job on the least busy Scrapyd node, scheduler/scrapyd.py; the crawl slots are
+  then the nodes' max_proc): both record the run alike, so queue, retries and alerts are one;
 - one scheduler per job store: a lease row with a heartbeat; a second scheduler refuses;
 - jobs are module-level functions (`scheduled_crawl`), as the job store pickles them.
 
@@ -40,6 +43,7 @@ from apscheduler.schedulers.base import STATE_STOPPED
 from archive import Archive
 from archive.models import SchedulerLease, utcnow
 from crawler.config import Config, SiteConfig, cron_trigger
+from scheduler import scrapyd
 from scheduler.alerts import Alerts
 from scheduler.capacity import crawl_slots
 from scheduler.runner import pid_alive, reconcile_runs, run_crawl
@@ -205,8 +209,16 @@ class SchedulerService:
         self.stopping = threading.Event()   # no new runs, no retries
         self.stop_crawls = threading.Event()  # stop the crawls still running
         settings = config.scheduler
-        self.slots, self.slots_reason = crawl_slots(settings.max_parallel_crawls, settings.max_requests_per_second,
-                                                    config.defaults.download_delay)
+        if settings.runner == "scrapyd":
+            self.run_crawl = scrapyd.run_crawl
+            self.slots, self.slots_reason = crawl_slots(
+                scrapyd.node_slots(settings.scrapyd), settings.max_requests_per_second, config.defaults.download_delay)
+            self.slots_reason = self.slots_reason.replace(
+                "scheduler.max_parallel_crawls", f"the max_proc of {len(settings.scrapyd.nodes)} Scrapyd node(s)")
+        else:
+            self.run_crawl = run_crawl
+            self.slots, self.slots_reason = crawl_slots(settings.max_parallel_crawls, settings.max_requests_per_second,
+                                                        config.defaults.download_delay)
         self.queue = RunQueue()
         self.active: set[str] = set()  # the sites whose crawl is running
         self._changed = threading.Condition()  # guards queue, active and the batch figures
@@ -382,7 +394,7 @@ class SchedulerService:
         """One attempt of a due run; the retry to queue, if the run failed and retries are left."""
         settings = self.config.scheduler
         log.info("%s: crawl starts (%s)", run.site, run.trigger)
-        result = run_crawl(self.config, run.site, self.archive, trigger=run.trigger, stop=self.stop_crawls)
+        result = self.run_crawl(self.config, run.site, self.archive, trigger=run.trigger, stop=self.stop_crawls)
         log.info("%s: run %s %s%s", run.site, result.run_id, result.status, f": {result.error}" if result.error else "")
         if result.status == "skipped":  # a run of the site going elsewhere (a manual crawl, another node)
             return None

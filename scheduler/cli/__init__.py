@@ -21,6 +21,7 @@ def cli() -> None:
     Crawl your sites:        muniarchive crawl --all --config config.yaml
     Crawl them every night:  muniarchive scheduler start --config config.yaml
     See what ran:            muniarchive runs / jobs / status
+    Read a run's log:        muniarchive log RUN_ID
     List what is archived:   muniarchive articles [--site KEY] [--since DAY]
     Look at one record:      muniarchive show URL / history URL
     Find things:             muniarchive search 十四五规划 / stories
@@ -33,7 +34,7 @@ def cli() -> None:
 
 
 for command in (crawl.crawl, crawl.demo, service.scheduler_group, service.jobs, browse.status, service.doctor,
-                browse.runs, browse.show, browse.articles, browse.search, browse.stories, browse.history,
+                browse.runs, browse.log, browse.show, browse.articles, browse.search, browse.stories, browse.history,
                 tools.reprocess, tools.import_text, plans.plans, export.export, tools.serve, tools.extract,
                 tools.probe, tools.migrate, tools.copy):
     cli.add_command(command)

@@ -12,7 +12,7 @@ from rich.text import Text
 
 from archive.masking import mask_url
 from archive.models import utcnow
-from archive.status import failure_record, site_status
+from archive.status import failure_record, run_log, site_status
 from archive.status import runs as list_runs
 from crawler.config import load_config
 from scheduler.cli.common import (
@@ -60,6 +60,31 @@ def runs(site: str | None, limit: int, config_path: str, json_output: bool) -> N
                       str(stats.get("articles_new", 0)), str(stats.get("articles_updated", 0)),
                       str(stats.get("errors", 0)), escape(row["error"] or ""), escape(row["log"] or "-"))
     console.print(table)
+
+
+@click.command()
+@click.argument("run_id", type=int)
+@config_option
+@json_option
+@fail_cleanly
+def log(run_id: int, config_path: str, json_output: bool) -> None:
+    """Print the log of crawl run RUN_ID (see `runs`), from any machine sharing the archive.
+
+    A run's log is kept in the archive when its crawl ends (its last 4 MiB, under a first
+    line saying what was cut); a run still going, or one whose crawl was killed with its
+    runner, is read from its log file, if this machine has it. --json gives the run, its
+    site, status, log file, where the text was read (archive or file) and the text.
+
+    \b
+    Example:
+      muniarchive log 42 | grep ERROR
+    """
+    config = load_config(config_path)
+    record = run_log(open_archive(config), run_id)
+    if json_output:
+        print_json(record)
+    else:
+        click.echo(record["text"], nl=not record["text"].endswith("\n"))
 
 
 @click.command()

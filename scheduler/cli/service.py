@@ -39,7 +39,9 @@ def scheduler_start(config_path: str) -> None:
     scheduler.misfire_grace. Due runs wait in a queue for one of the crawl slots
     (scheduler.max_parallel_crawls, auto: from the cores and memory; fewer if
     scheduler.max_requests_per_second needs it): earliest due first, then the site whose
-    last run took longest. A run still queued at its site's next due time is a `late`
+    last run took longest. With scheduler.runner: scrapyd each crawl is a job on the
+    least busy Scrapyd node of scheduler.scrapyd.nodes (the slots: the sum of their
+    max_proc); a node that does not answer is skipped with an incident. A run still queued at its site's next due time is a `late`
     incident; when the queue drains the log says how many sites ran and how long it took.
     SIGTERM or Ctrl-C: no new runs; running crawls get scheduler.stop_grace to finish,
     then are stopped and recorded as interrupted.
@@ -69,6 +71,10 @@ def scheduler_start(config_path: str) -> None:
     tz = config.defaults.timezone
     click.echo(f"scheduler started: {len(config.sites)} sites, archive {mask_url(archive.url)}, time zone {tz}")
     click.echo(f"crawl slots: {service.slots} ({service.slots_reason})")
+    if config.scheduler.runner == "scrapyd":
+        nodes = config.scheduler.scrapyd.nodes
+        click.echo(f"crawls run on Scrapyd nodes (project {config.scheduler.scrapyd.project}): "
+                   + ", ".join(f"{node.url} (max_proc {node.max_proc})" for node in nodes))
     click.echo("alerts to: " + (", ".join(service.alerts.targets) or "nobody "
                                 "(no alerts.urls in the config)"))
     click.echo("jobs: " + ("; ".join(changes) if changes else "unchanged"))
