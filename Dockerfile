@@ -21,11 +21,11 @@ COPY crawler ./crawler
 COPY archive ./archive
 COPY scheduler ./scheduler
 COPY textnorm ./textnorm
-# the project itself with its PostgreSQL driver (the postgres extra): versions are pyproject.toml's;
+# the project itself with its PostgreSQL driver and Scrapyd (the postgres and scrapyd extras): versions are pyproject.toml's;
 # then the word tables name recognition reads (built from jieba's dictionary once, here, not by
 # the first crawl)
 # hadolint ignore=DL3013
-RUN pip install --no-cache-dir ".[postgres]" \
+RUN pip install --no-cache-dir ".[postgres,scrapyd]" \
     && python -c "from crawler.extract.wordtags import frequency; frequency('规划')" \
     && useradd --system --create-home --uid 10001 muniarchive \
     && mkdir -p /data \
