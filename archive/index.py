@@ -26,6 +26,8 @@ __all__ = ["canonical", "index_article", "find_match"]
 
 # how many LSH candidates (those sharing the most bands) are compared with their signatures
 MAX_CANDIDATES = 50
+# pg_advisory_xact_lock's key for clustering: any fixed number, the same in every process
+STORY_LOCK_KEY = 0x73746F72  # "stor"
 
 
 @cache
@@ -152,6 +154,12 @@ def index_article(connection: Connection, article_id: int, title: str | None, bo
     """
     fp = fp or fingerprint(body)
     ids = {"article_id": article_id}
+    if connection.dialect.name == "postgresql":
+        # Two writers clustering at once would each miss the other's uncommitted articles (two
+        # reprints never joined) or both give one stored article a story (one story split, the
+        # first left with one article): on PostgreSQL they cluster one transaction at a time,
+        # the second seeing what the first committed. SQLite already writes one at a time.
+        _run(connection, f"SELECT pg_advisory_xact_lock({STORY_LOCK_KEY})")
     if not fresh:  # the search row's old words were removed when the text changed (unindex_text)
         # its band rows are found by the keys of its old signature (lsh_band has no article_id index)
         for (signature,) in _run(connection, "SELECT signature FROM article_fingerprint WHERE article_id = :article_id",

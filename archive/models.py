@@ -92,7 +92,7 @@ class CrawlRun(Base):
     # (skipped: not started, another run of the site was going; `error` says which)
     # (with warnings: fetched, but the run's health checks say the site's config looks wrong;
     # `error` holds the reasons)
-    status: Mapped[str] = mapped_column(String(20), default="running")
+    status: Mapped[str] = mapped_column(String(40), default="running")
     exit_code: Mapped[int | None] = mapped_column(Integer)
     error: Mapped[str | None] = mapped_column(Text)
     stats: Mapped[dict] = mapped_column(JSON, default=dict)

@@ -1,4 +1,5 @@
-"""End to end: real sample sites on 127.0.0.1, real crawl subprocesses, a real SQLite archive."""
+"""End to end: real sample sites on 127.0.0.1, real crawl subprocesses, a real archive (SQLite, or
+PostgreSQL: tests/postgres.py)."""
 
 from __future__ import annotations
 
@@ -167,10 +168,20 @@ def test_after_an_incomplete_run_the_next_run_pages_past_known_articles(sample_s
 
 def test_archive_refusing_writes_fails_the_run_and_keeps_what_was_stored(sample_sites, config, archive):
     """A full disk mid-crawl: the crawl stops, the run says why, stored records stay whole."""
+    postgresql = archive.engine.dialect.name == "postgresql"
     with archive.engine.begin() as connection:  # stands in for a disk that fills after 3 pages
-        connection.exec_driver_sql(
-            "CREATE TRIGGER disk_full BEFORE INSERT ON capture WHEN (SELECT count(*) FROM capture) >= 3 "
-            "BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END")
+        if postgresql:  # the error a full disk raises there (SQLSTATE 53100), with SQLite's words
+            connection.exec_driver_sql(
+                "CREATE FUNCTION disk_full() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+                "IF (SELECT count(*) FROM capture) >= 3 THEN "
+                "RAISE EXCEPTION USING ERRCODE = 'disk_full', MESSAGE = 'database or disk is full'; END IF; "
+                "RETURN NEW; END $$")
+            connection.exec_driver_sql("CREATE TRIGGER disk_full BEFORE INSERT ON capture FOR EACH ROW "
+                                       "EXECUTE FUNCTION disk_full()")
+        else:
+            connection.exec_driver_sql(
+                "CREATE TRIGGER disk_full BEFORE INSERT ON capture WHEN (SELECT count(*) FROM capture) >= 3 "
+                "BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END")
     refused = run_crawl(config, "binhe-gov", archive)
     assert refused.status == "failed" and "database or disk is full" in refused.error
 
@@ -182,6 +193,6 @@ def test_archive_refusing_writes_fails_the_run_and_keeps_what_was_stored(sample_
         assert session.scalar(select(func.count(Capture.id))) == 3
 
     with archive.engine.begin() as connection:
-        connection.exec_driver_sql("DROP TRIGGER disk_full")
+        connection.exec_driver_sql("DROP TRIGGER disk_full" + (" ON capture" if postgresql else ""))
     assert run_crawl(config, "binhe-gov", archive).stats["articles_new"] == 14 - len(stored)
     assert len(articles_by_url(archive)) == 14

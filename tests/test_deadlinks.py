@@ -1,4 +1,5 @@
-"""Failed URLs remembered: real sample sites on 127.0.0.1, real crawl subprocesses, real SQLite.
+"""Failed URLs remembered: real sample sites on 127.0.0.1, real crawl subprocesses, a real
+archive (SQLite, or PostgreSQL: tests/postgres.py).
 
 A permanently dead link is recorded dead with its reason and does not keep incremental crawling
 off; a transient failure (a 503) is fetched again by a later run, with a growing delay and up to
@@ -30,9 +31,9 @@ SITE = "binhe-gov"
 
 
 @pytest.fixture
-def city(sample_sites, tmp_path):
+def city(sample_sites, tmp_path, archive_url):
     """binhe-gov alone, failed URLs retried by the next run (no delay), dead after 2 attempts."""
-    document = sample_sites.config(f"sqlite:///{tmp_path / 'archive.db'}", retry_times=1, download_timeout=5,
+    document = sample_sites.config(archive_url, retry_times=1, download_timeout=5,
                                    failed_url_retry_delay=0, failed_url_attempts=2)
     document["sites"] = [s for s in document["sites"] if s["key"] == SITE]
     path = tmp_path / "config.yaml"
@@ -131,8 +132,8 @@ def test_a_failed_attachment_is_fetched_by_the_next_run_and_retry_after_is_waite
     assert archive.failed_urls(urls=[base + attachment]) == []
 
 
-def test_transient_failures_wait_longer_after_each_attempt_then_are_dead(tmp_path):
-    archive = Archive(f"sqlite:///{tmp_path / 'archive.db'}")
+def test_transient_failures_wait_longer_after_each_attempt_then_are_dead(archive_url):
+    archive = Archive(archive_url)
     site_id = archive.ensure_site("gov", "某市人民政府", "http://127.0.0.1")
     url = "http://127.0.0.1/a/1.html"
     start = datetime(2026, 3, 1, 2, 0, tzinfo=UTC)

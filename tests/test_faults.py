@@ -1,5 +1,6 @@
 """A crawl of a site where every article misbehaves in its own way (crawler/samplesites/faulty.py):
-real server on 127.0.0.1, real crawl subprocess, real SQLite."""
+real server on 127.0.0.1, real crawl subprocess, a real archive (SQLite, or PostgreSQL:
+tests/postgres.py)."""
 
 from __future__ import annotations
 
@@ -22,17 +23,16 @@ def faulty():
         yield site
 
 
-def crawl(faulty: FaultySite, tmp_path: Path):
+def crawl(faulty: FaultySite, tmp_path: Path, archive_url: str):
     path = tmp_path / "config.yaml"
-    path.write_text(yaml.safe_dump(faulty.config(f"sqlite:///{tmp_path / 'archive.db'}"), allow_unicode=True),
-                    encoding="utf-8")
+    path.write_text(yaml.safe_dump(faulty.config(archive_url), allow_unicode=True), encoding="utf-8")
     config = load_config(path)
     archive = Archive(config.database_url)
     return run_crawl(config, "faulty", archive, timeout=600), archive
 
 
-def test_every_fault_ends_stored_or_in_errors_and_nothing_off_site_is_fetched(faulty, tmp_path):
-    result, archive = crawl(faulty, tmp_path)
+def test_every_fault_ends_stored_or_in_errors_and_nothing_off_site_is_fetched(faulty, tmp_path, archive_url):
+    result, archive = crawl(faulty, tmp_path, archive_url)
     stats = result.stats
     assert result.status == "succeeded", result.error
 

@@ -1,5 +1,6 @@
 """Run health: a wrong config is never silent. Real sample sites on 127.0.0.1, real crawl
-subprocesses, a real SQLite archive, real alert receivers (Apprise json://)."""
+subprocesses, a real archive (SQLite, or PostgreSQL: tests/postgres.py), real alert receivers
+(Apprise json://)."""
 
 from __future__ import annotations
 
@@ -26,9 +27,12 @@ MUNIARCHIVE = [sys.executable, "-m", "scheduler.cli"]
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def write_config(tmp_path: Path, sample_sites, changes: dict[str, dict], alerts_port: int | None = None) -> Path:
-    """A config of the sample sites named in `changes`, each entry updated with its changes."""
-    document = sample_sites.config(f"sqlite:///{tmp_path / 'archive.db'}", retry_times=1, download_timeout=5)
+def write_config(tmp_path: Path, sample_sites, changes: dict[str, dict], alerts_port: int | None = None, *,
+                 archive_url: str | None = None) -> Path:
+    """A config of the sample sites named in `changes`, each entry updated with its changes
+    (the archive: `archive_url`, else a new SQLite file in `tmp_path`)."""
+    document = sample_sites.config(archive_url or f"sqlite:///{tmp_path / 'archive.db'}", retry_times=1,
+                                   download_timeout=5)
     document["sites"] = [site | changes[site["key"]] for site in document["sites"] if site["key"] in changes]
     if alerts_port:
         document["alerts"] = {"urls": [f"json://127.0.0.1:{alerts_port}/hook"]}
@@ -61,10 +65,10 @@ def receiver():
 
 
 def test_a_mistyped_article_pattern_warns_everywhere_alerts_once_and_recovers_when_fixed(
-        tmp_path, sample_sites, receiver):
+        tmp_path, sample_sites, receiver, archive_url):
     # the TRS pattern of a site whose pages end in .htm, on this one's .html pages: nothing matches
     wrong = {"binhe-gov": {"article_pattern": r"/\d{6}/t\d{8}_\d+\.htm$"}}
-    path = write_config(tmp_path, sample_sites, wrong, receiver.port)
+    path = write_config(tmp_path, sample_sites, wrong, receiver.port, archive_url=archive_url)
     config = load_config(path)
     archive = Archive(config.database_url)
 
@@ -88,7 +92,7 @@ def test_a_mistyped_article_pattern_warns_everywhere_alerts_once_and_recovers_wh
     site_check = next(c for c in doctor if c["check"] == "site binhe-gov")
     assert site_check["ok"] is False and "0 of " in site_check["detail"]
 
-    path = write_config(tmp_path, sample_sites, {"binhe-gov": {}}, receiver.port)
+    path = write_config(tmp_path, sample_sites, {"binhe-gov": {}}, receiver.port, archive_url=archive_url)
     config = load_config(path)
     fixed = scheduled(config, archive, "binhe-gov")
     assert fixed.status == "succeeded" and fixed.stats["articles_new"] == 14
@@ -101,11 +105,11 @@ def test_a_mistyped_article_pattern_warns_everywhere_alerts_once_and_recovers_wh
     archive.close()
 
 
-def test_a_list_configured_as_another_cms_kind_warns(tmp_path, sample_sites):
+def test_a_list_configured_as_another_cms_kind_warns(tmp_path, sample_sites, archive_url):
     path = write_config(tmp_path, sample_sites, {
         "changning-gov": {"pagination": {"kind": "static"}},  # a Hanweb column: its list is in a datastore
         "binhe-gov": {"pagination": {"kind": "hanweb"}},  # a TRS portal: createPageHTML paging
-    })
+    }, archive_url=archive_url)
     crawl = cli("crawl", "--all", "--config", str(path))
     assert crawl.returncode == 0, crawl.stdout + crawl.stderr  # warnings are not failures
     config = load_config(path)
@@ -123,7 +127,7 @@ def test_a_list_configured_as_another_cms_kind_warns(tmp_path, sample_sites):
     archive.close()
 
 
-def test_failing_article_links_and_a_body_selector_matching_nothing_warn(tmp_path, sample_sites):
+def test_failing_article_links_and_a_body_selector_matching_nothing_warn(tmp_path, sample_sites, archive_url):
     news = sample_sites.sites["binhe-news"]
     moved = [news.article_path(a) for a in news.live()][:10]
     for article_path in moved:  # the site moved its article pages: the list's links answer 404
@@ -131,7 +135,7 @@ def test_failing_article_links_and_a_body_selector_matching_nothing_warn(tmp_pat
     path = write_config(tmp_path, sample_sites, {
         "binhe-news": {},
         "changning-gov": {"selectors": {"body": "div.article-content"}},  # the template changed
-    })
+    }, archive_url=archive_url)
     config = load_config(path)
     archive = Archive(config.database_url)
 
@@ -146,7 +150,7 @@ def test_failing_article_links_and_a_body_selector_matching_nothing_warn(tmp_pat
     assert selector.status == "succeeded_with_warnings" and selector.stats["articles_new"] == 9
     assert selector.error == "selectors.body 'div.article-content' matched none of 9 pages"
     archive.close()
-    (tmp_path / "fixed").mkdir()
+    (tmp_path / "fixed").mkdir()  # a new archive (a SQLite file): the site's first crawl again
     path = write_config(tmp_path / "fixed", sample_sites, {"changning-gov": {"selectors": {"body": "#zoom"}}})
     config = load_config(path)
     archive = Archive(config.database_url)
@@ -156,8 +160,8 @@ def test_failing_article_links_and_a_body_selector_matching_nothing_warn(tmp_pat
 
 
 def test_a_crawl_killed_with_its_runner_is_recorded_interrupted_with_the_stats_it_had_written(
-        tmp_path, sample_sites):
-    path = write_config(tmp_path, sample_sites, {"binhe-gov": {}})
+        tmp_path, sample_sites, archive_url):
+    path = write_config(tmp_path, sample_sites, {"binhe-gov": {}}, archive_url=archive_url)
     sample_sites.sites["binhe-gov"].delay = 2.0  # a crawl of many seconds
     process = subprocess.Popen([*MUNIARCHIVE, "crawl", "binhe-gov", "--config", str(path)], cwd=ROOT,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
@@ -182,8 +186,8 @@ def test_a_crawl_killed_with_its_runner_is_recorded_interrupted_with_the_stats_i
 
 
 def test_a_crawl_started_from_a_folder_holding_archive_crawler_and_scheduler_folders_succeeds(
-        tmp_path, sample_sites):
-    path = write_config(tmp_path, sample_sites, {"changning-gov": {}})
+        tmp_path, sample_sites, archive_url):
+    path = write_config(tmp_path, sample_sites, {"changning-gov": {}}, archive_url=archive_url)
     folder = tmp_path / "work"
     for name in ("archive", "crawler", "scheduler"):  # data folders, say, named like our packages
         (folder / name).mkdir(parents=True)
@@ -196,8 +200,8 @@ def test_a_crawl_started_from_a_folder_holding_archive_crawler_and_scheduler_fol
     assert os.listdir(folder / "archive") == ["__init__.py"]
 
 
-def test_a_misconfigured_incident_closes_only_at_a_run_that_could_see_the_fault_gone(tmp_path, receiver):
-    archive = Archive(f"sqlite:///{tmp_path / 'archive.db'}")
+def test_a_misconfigured_incident_closes_only_at_a_run_that_could_see_the_fault_gone(archive_url, receiver):
+    archive = Archive(archive_url)
     site_id = archive.ensure_site("gov", "某市人民政府", "http://127.0.0.1")
     alerts = Alerts(AlertSettings(urls=[f"json://127.0.0.1:{receiver.port}/hook"]), archive)
     checked = ["article_pattern", "pagination", "article_fetches"]

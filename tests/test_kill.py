@@ -106,13 +106,14 @@ def crawl(config: Path, site: str) -> subprocess.Popen:
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
 
 
-def test_twenty_kills_lose_nothing_store_nothing_twice_and_leave_no_run_running(tmp_path, sample_sites):
+def test_twenty_kills_lose_nothing_store_nothing_twice_and_leave_no_run_running(tmp_path, sample_sites,
+                                                                                archive_url):
     config = tmp_path / "config.yaml"
-    config.write_text(yaml.safe_dump(sample_sites.config(f"sqlite:///{tmp_path / 'archive.db'}", retry_times=0,
-                                                         download_timeout=5), allow_unicode=True), encoding="utf-8")
+    config.write_text(yaml.safe_dump(sample_sites.config(archive_url, retry_times=0, download_timeout=5),
+                                     allow_unicode=True), encoding="utf-8")
     for site in sample_sites.sites.values():
         site.delay = 0.15  # a crawl of several seconds, so that kills land while it stores
-    archive = Archive(f"sqlite:///{tmp_path / 'archive.db'}")
+    archive = Archive(archive_url)
     rng = random.Random(14)
     killed = 0
     for trial in range(TRIALS):

@@ -1,6 +1,6 @@
 """One site, one run: a second run of a site while one is going does not start, whoever
 starts it; it is recorded `skipped` with the reason. Real crawls of the sample sites, real
-subprocesses, a real SQLite archive."""
+subprocesses, a real archive (SQLite, or PostgreSQL: tests/postgres.py)."""
 
 from __future__ import annotations
 
@@ -87,8 +87,8 @@ def test_a_running_row_left_by_a_dead_process_does_not_block_its_site(config, ar
     assert "killed?" in runs[0].error
 
 
-def test_the_migration_keeps_one_running_run_per_site_in_an_archive_that_had_two(tmp_path):
-    url = f"sqlite:///{tmp_path / 'archive.db'}"
+def test_the_migration_keeps_one_running_run_per_site_in_an_archive_that_had_two(archive_url):
+    url = archive_url
     archive = Archive(url)
     alembic = _alembic_config()
     with archive.engine.begin() as connection:

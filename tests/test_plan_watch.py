@@ -46,9 +46,9 @@ def receiver():
 
 
 @pytest.fixture
-def watched(tmp_path, sample_sites, receiver):
+def watched(tmp_path, sample_sites, receiver, archive_url):
     """A config whose alerts go to the receiver; articles are revisited (corrections show)."""
-    document = sample_sites.config(f"sqlite:///{tmp_path / 'archive.db'}", revisit_days=30)
+    document = sample_sites.config(archive_url, revisit_days=30)
     document["alerts"] = {"urls": [f"json://127.0.0.1:{receiver.port}/hook"]}
     path = tmp_path / "config.yaml"
     path.write_text(yaml.safe_dump(document, allow_unicode=True), encoding="utf-8")
@@ -133,11 +133,11 @@ def test_each_stage_is_detected_at_the_crawl_where_it_appears_and_reported_once(
 
 
 def test_a_scheduler_on_a_fresh_archive_announces_only_the_release_published_after_its_first_crawls(
-        tmp_path, sample_sites, receiver):
+        tmp_path, archive_url, sample_sites, receiver):
     hook = f"json://127.0.0.1:{receiver.port}/hook"
-    config = write_config(tmp_path / "config.yaml", sample_sites, list(sample_sites.sites), "*/5 * * * * *",
+    config = write_config(tmp_path / "config.yaml", archive_url, sample_sites, list(sample_sites.sites), "*/5 * * * * *",
                           {"max_parallel_crawls": 3}, alerts={"urls": [hook]})
-    db = tmp_path / "archive.db"
+    db = archive_url
 
     def succeeded_sites(started_after: datetime | None = None) -> set[int]:
         return {r.site_id for r in runs(db) if r.status == "succeeded"

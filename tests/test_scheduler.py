@@ -1,5 +1,6 @@
 """The scheduler service, run as a real process (`muniarchive scheduler start`) against the
-sample sites, with a real SQLite job store and short (seconds) schedules."""
+sample sites, with a real job store (SQLite, or PostgreSQL: tests/postgres.py) and short
+(seconds) schedules."""
 
 from __future__ import annotations
 
@@ -74,9 +75,9 @@ class SchedulerProcess:
         assert "Traceback" not in self.out + self.err and " ERROR " not in self.err, self.err
 
 
-def write_config(path: Path, sample_sites, sites: list[str], schedule: str, scheduler: dict,
+def write_config(path: Path, archive_url: str, sample_sites, sites: list[str], schedule: str, scheduler: dict,
                  alerts: dict | None = None, **defaults) -> Path:
-    document = sample_sites.config(f"sqlite:///{path.parent / 'archive.db'}",
+    document = sample_sites.config(archive_url,
                                    **{"retry_times": 0, "download_timeout": 5, **defaults})
     document["sites"] = [site for site in document["sites"] if site["key"] in sites]
     for site in document["sites"]:
@@ -88,8 +89,8 @@ def write_config(path: Path, sample_sites, sites: list[str], schedule: str, sche
     return path
 
 
-def runs(db: Path) -> list[CrawlRun]:
-    archive = Archive(f"sqlite:///{db}")
+def runs(archive_url: str) -> list[CrawlRun]:
+    archive = Archive(archive_url)
     try:
         with archive.session() as session:
             return list(session.scalars(select(CrawlRun).order_by(CrawlRun.id)))
@@ -122,8 +123,8 @@ def receiver():
     hook.close()
 
 
-def test_scheduler_runs_on_schedule_refuses_a_second_instance_and_lists_jobs(tmp_path, sample_sites):
-    config = write_config(tmp_path / "config.yaml", sample_sites, ["binhe-gov"], "*/3 * * * * *", {})
+def test_scheduler_runs_on_schedule_refuses_a_second_instance_and_lists_jobs(tmp_path, archive_url, sample_sites):
+    config = write_config(tmp_path / "config.yaml", archive_url, sample_sites, ["binhe-gov"], "*/3 * * * * *", {})
     first = SchedulerProcess(config)
     assert "added binhe-gov" in first.out
     second = cli("scheduler", "start", "--config", str(config))
@@ -131,12 +132,12 @@ def test_scheduler_runs_on_schedule_refuses_a_second_instance_and_lists_jobs(tmp
     assert "another scheduler is running on this archive" in second.stderr
     assert len(second.stderr.strip().splitlines()) <= 3  # one error line (plus log lines), no traceback
     assert "Traceback" not in second.stderr
-    wait_for(lambda: [r for r in runs(tmp_path / "archive.db") if r.status == "succeeded"], 30, "a scheduled run")
+    wait_for(lambda: [r for r in runs(archive_url) if r.status == "succeeded"], 30, "a scheduled run")
     jobs = json.loads(cli("jobs", "--config", str(config), "--json").stdout)
     assert [job["site"] for job in jobs] == ["binhe-gov"]
     assert jobs[0]["scheduled"] and jobs[0]["next_run"]
     first.stop()
-    recorded = runs(tmp_path / "archive.db")
+    recorded = runs(archive_url)
     assert all(run.trigger == "schedule" for run in recorded)
     # every run succeeded, but for one still going at the stop on a slow machine (past stop_grace)
     assert all(run.status == "succeeded" for run in recorded[:-1])
@@ -147,31 +148,31 @@ def test_scheduler_runs_on_schedule_refuses_a_second_instance_and_lists_jobs(tmp
     again.stop()
 
 
-def test_three_missed_due_times_make_exactly_one_catch_up_run(tmp_path, sample_sites):
+def test_three_missed_due_times_make_exactly_one_catch_up_run(tmp_path, archive_url, sample_sites):
     schedule, due = seconds_ahead(15, 17, 19)
-    config = write_config(tmp_path / "config.yaml", sample_sites, ["binhe-gov"], schedule, {"misfire_grace": "1h"})
+    config = write_config(tmp_path / "config.yaml", archive_url, sample_sites, ["binhe-gov"], schedule, {"misfire_grace": "1h"})
     scheduler = SchedulerProcess(config)
     scheduler.stop()
     assert datetime.now(TZ) < due[0], "the scheduler took too long to start and stop for this test"
     sleep_until(due[-1] + timedelta(seconds=1.5))  # all three due times pass while it is down
     scheduler = SchedulerProcess(config)
-    wait_for(lambda: [r for r in runs(tmp_path / "archive.db") if r.exit_code is not None], 30, "the catch-up run")
+    wait_for(lambda: [r for r in runs(archive_url) if r.exit_code is not None], 30, "the catch-up run")
     time.sleep(3)  # time for any further (wrong) catch-up run to start
     scheduler.stop()
-    recorded = runs(tmp_path / "archive.db")
+    recorded = runs(archive_url)
     assert len(recorded) == 1
     assert recorded[0].status == "succeeded" and recorded[0].trigger == "schedule"
 
 
-def test_a_hung_crawl_is_killed_at_its_timeout_and_the_next_due_run_still_happens(tmp_path, sample_sites):
+def test_a_hung_crawl_is_killed_at_its_timeout_and_the_next_due_run_still_happens(tmp_path, archive_url, sample_sites):
     # the timeout must leave a healthy crawl (process start included) room on a loaded machine
-    config = write_config(tmp_path / "config.yaml", sample_sites, ["binhe-gov"], "*/4 * * * * *", {},
+    config = write_config(tmp_path / "config.yaml", archive_url, sample_sites, ["binhe-gov"], "*/4 * * * * *", {},
                           crawl_timeout=8, download_timeout=4)
     sample_sites.sites["binhe-gov"].fault = "stall"
     scheduler = SchedulerProcess(config)
-    first = wait_for(lambda: [r for r in runs(tmp_path / "archive.db") if r.exit_code is not None], 60, "the hung run")[0]
+    first = wait_for(lambda: [r for r in runs(archive_url) if r.exit_code is not None], 60, "the hung run")[0]
     sample_sites.sites["binhe-gov"].fault = None
-    later = wait_for(lambda: [r for r in runs(tmp_path / "archive.db")[1:] if r.status == "succeeded"], 60,
+    later = wait_for(lambda: [r for r in runs(archive_url)[1:] if r.status == "succeeded"], 60,
                      "the next due run")
     scheduler.stop()
     assert first.status == "timed_out"
@@ -180,13 +181,13 @@ def test_a_hung_crawl_is_killed_at_its_timeout_and_the_next_due_run_still_happen
     assert "run 1 timed_out" in scheduler.err
 
 
-def test_a_run_due_while_the_previous_is_going_does_not_start_a_second_crawl(tmp_path, sample_sites):
-    config = write_config(tmp_path / "config.yaml", sample_sites, ["binhe-gov"], "*/2 * * * * *", {})
+def test_a_run_due_while_the_previous_is_going_does_not_start_a_second_crawl(tmp_path, archive_url, sample_sites):
+    config = write_config(tmp_path / "config.yaml", archive_url, sample_sites, ["binhe-gov"], "*/2 * * * * *", {})
     sample_sites.sites["binhe-gov"].delay = 0.6  # a crawl takes several seconds: several due times
     scheduler = SchedulerProcess(config)
-    wait_for(lambda: len([r for r in runs(tmp_path / "archive.db") if r.exit_code is not None]) >= 2, 60, "two runs")
+    wait_for(lambda: len([r for r in runs(archive_url) if r.exit_code is not None]) >= 2, 60, "two runs")
     scheduler.stop()
-    recorded = runs(tmp_path / "archive.db")
+    recorded = runs(archive_url)
     for earlier, later in pairwise(recorded):
         assert later.started_at >= earlier.finished_at, f"runs {earlier.id} and {later.id} overlap"
     longest = max((r.finished_at - r.started_at).total_seconds() for r in recorded if r.exit_code is not None)
@@ -194,12 +195,12 @@ def test_a_run_due_while_the_previous_is_going_does_not_start_a_second_crawl(tmp
     assert "the previous run is still going" in scheduler.err
 
 
-def test_editing_the_config_and_restarting_changes_the_jobs_and_nothing_else(tmp_path, sample_sites):
+def test_editing_the_config_and_restarting_changes_the_jobs_and_nothing_else(tmp_path, archive_url, sample_sites):
     path = tmp_path / "config.yaml"
-    write_config(path, sample_sites, ["binhe-gov", "changning-gov"], "0 2 * * *", {})
+    write_config(path, archive_url, sample_sites, ["binhe-gov", "changning-gov"], "0 2 * * *", {})
     assert cli("crawl", "binhe-gov", "--config", str(path)).returncode == 0
-    db = tmp_path / "archive.db"
-    archive = Archive(f"sqlite:///{db}")
+    db = archive_url
+    archive = Archive(db)
     with archive.session() as session:
         articles_before = session.scalar(select(Article.id).order_by(Article.id.desc()).limit(1))
     scheduler = SchedulerProcess(path)
@@ -232,13 +233,13 @@ def test_editing_the_config_and_restarting_changes_the_jobs_and_nothing_else(tmp
     archive.close()
 
 
-def test_alerts_once_per_incident_and_once_on_recovery(tmp_path, sample_sites, receiver):
+def test_alerts_once_per_incident_and_once_on_recovery(tmp_path, archive_url, sample_sites, receiver):
     secret_url = f"json://alerts:s3cret@127.0.0.1:{receiver.port}/hook/PathTok3n?%2BX-Api-Key=HdrS3cret"
-    config = write_config(tmp_path / "config.yaml", sample_sites, ["binhe-gov"], "*/3 * * * * *", {},
+    config = write_config(tmp_path / "config.yaml", archive_url, sample_sites, ["binhe-gov"], "*/3 * * * * *", {},
                           alerts={"urls": ["${MUNIARCHIVE_TEST_HOOK}"]})
     sample_sites.sites["binhe-gov"].fault = "500"
     scheduler = SchedulerProcess(config, env={"MUNIARCHIVE_TEST_HOOK": secret_url})
-    db = tmp_path / "archive.db"
+    db = archive_url
     wait_for(lambda: len([r for r in runs(db) if r.status == "failed"]) >= 2, 40, "two failed runs")
     sample_sites.sites["binhe-gov"].fault = None
     wait_for(lambda: [r for r in runs(db) if r.status == "succeeded"], 40, "a successful run")
@@ -263,9 +264,9 @@ def test_alerts_once_per_incident_and_once_on_recovery(tmp_path, sample_sites, r
     assert status["verdict"] == "ok" and status["consecutive_failures"] == 0
 
 
-def test_a_run_missed_beyond_its_grace_is_not_run_but_alerted(tmp_path, sample_sites, receiver):
+def test_a_run_missed_beyond_its_grace_is_not_run_but_alerted(tmp_path, archive_url, sample_sites, receiver):
     schedule, due = seconds_ahead(15)
-    config = write_config(tmp_path / "config.yaml", sample_sites, ["binhe-gov"], schedule, {"misfire_grace": 1},
+    config = write_config(tmp_path / "config.yaml", archive_url, sample_sites, ["binhe-gov"], schedule, {"misfire_grace": 1},
                           alerts={"urls": [f"json://127.0.0.1:{receiver.port}/hook"]})
     scheduler = SchedulerProcess(config)
     scheduler.stop()
@@ -273,9 +274,9 @@ def test_a_run_missed_beyond_its_grace_is_not_run_but_alerted(tmp_path, sample_s
     scheduler = SchedulerProcess(config)
     wait_for(lambda: receiver.received, 20, "the missed-run alert")
     scheduler.stop()
-    assert runs(tmp_path / "archive.db") == []
+    assert runs(archive_url) == []
     assert [m["title"] for m in receiver.received] == ["[muniarchive] binhe-gov: scheduled run missed"]
-    archive = Archive(f"sqlite:///{tmp_path / 'archive.db'}")
+    archive = Archive(archive_url)
     with archive.session() as session:
         assert [i.kind for i in session.scalars(select(AlertIncident))] == ["missed"]
     archive.close()
@@ -283,17 +284,17 @@ def test_a_run_missed_beyond_its_grace_is_not_run_but_alerted(tmp_path, sample_s
     assert status["open_incidents"][0]["kind"] == "missed"
 
 
-def test_sigterm_lets_a_crawl_finish_within_grace_then_stops_it_as_interrupted(tmp_path, sample_sites):
-    config = write_config(tmp_path / "config.yaml", sample_sites, ["binhe-gov"], "*/2 * * * * *",
+def test_sigterm_lets_a_crawl_finish_within_grace_then_stops_it_as_interrupted(tmp_path, archive_url, sample_sites):
+    config = write_config(tmp_path / "config.yaml", archive_url, sample_sites, ["binhe-gov"], "*/2 * * * * *",
                           {"stop_grace": 1})
     sample_sites.sites["binhe-gov"].delay = 1.0  # a crawl of a minute or so
     scheduler = SchedulerProcess(config)
-    wait_for(lambda: runs(tmp_path / "archive.db"), 20, "a crawl to start")
+    wait_for(lambda: runs(archive_url), 20, "a crawl to start")
     time.sleep(1)
     started = time.monotonic()
     scheduler.stop(timeout=60)
     assert time.monotonic() - started < 40
-    recorded = runs(tmp_path / "archive.db")
+    recorded = runs(archive_url)
     assert len(recorded) == 1
     assert recorded[0].status == "interrupted"
     assert recorded[0].finished_at is not None
@@ -302,19 +303,19 @@ def test_sigterm_lets_a_crawl_finish_within_grace_then_stops_it_as_interrupted(t
     assert "cannot schedule new futures" not in scheduler.err
 
 
-def test_a_failed_run_is_retried_with_backoff_and_alerted_once_after_the_last_attempt(tmp_path, sample_sites,
+def test_a_failed_run_is_retried_with_backoff_and_alerted_once_after_the_last_attempt(tmp_path, archive_url, sample_sites,
                                                                                        receiver):
     schedule, due = seconds_ahead(15)
-    config = write_config(tmp_path / "config.yaml", sample_sites, ["binhe-gov"], schedule,
+    config = write_config(tmp_path / "config.yaml", archive_url, sample_sites, ["binhe-gov"], schedule,
                           {"run_retries": 2, "retry_delay": 1},
                           alerts={"urls": [f"json://127.0.0.1:{receiver.port}/hook"]})
     sample_sites.take_down("binhe-gov")
     scheduler = SchedulerProcess(config)
-    wait_for(lambda: len([r for r in runs(tmp_path / "archive.db") if r.exit_code is not None]) == 3, 60,
+    wait_for(lambda: len([r for r in runs(archive_url) if r.exit_code is not None]) == 3, 60,
              "three attempts")
     time.sleep(1)
     scheduler.stop()
-    recorded = runs(tmp_path / "archive.db")
+    recorded = runs(archive_url)
     assert [(r.trigger, r.status) for r in recorded] == [("schedule", "failed"), ("retry", "failed"),
                                                          ("retry", "failed")]
     gaps = [(later.started_at - earlier.finished_at).total_seconds() for earlier, later in pairwise(recorded)]
@@ -323,8 +324,8 @@ def test_a_failed_run_is_retried_with_backoff_and_alerted_once_after_the_last_at
     assert f"run: {recorded[-1].id}" in receiver.received[0]["message"]
 
 
-def test_doctor_checks_config_archive_and_sites(tmp_path, sample_sites):
-    config = write_config(tmp_path / "config.yaml", sample_sites, ["binhe-gov", "binhe-news"], "0 2 * * *", {})
+def test_doctor_checks_config_archive_and_sites(tmp_path, archive_url, sample_sites):
+    config = write_config(tmp_path / "config.yaml", archive_url, sample_sites, ["binhe-gov", "binhe-news"], "0 2 * * *", {})
     healthy = cli("doctor", "--config", str(config), "--json")
     assert healthy.returncode == 0, healthy.stdout
     checks = {c["check"]: c for c in json.loads(healthy.stdout)}
@@ -353,31 +354,31 @@ def overlap(recorded: list[CrawlRun]) -> int:
     return most
 
 
-def test_due_runs_wait_in_a_queue_for_the_crawl_slots_and_the_drained_queue_is_reported(tmp_path, sample_sites):
+def test_due_runs_wait_in_a_queue_for_the_crawl_slots_and_the_drained_queue_is_reported(tmp_path, archive_url, sample_sites):
     schedule, _ = seconds_ahead(12)
     sites = ["binhe-gov", "binhe-news", "changning-gov", "haigang-gov"]
-    config = write_config(tmp_path / "config.yaml", sample_sites, sites, schedule, {"max_parallel_crawls": 2})
+    config = write_config(tmp_path / "config.yaml", archive_url, sample_sites, sites, schedule, {"max_parallel_crawls": 2})
     for key in sites:
         sample_sites.sites[key].delay = 0.2  # crawls of a few seconds: they meet in the slots
     scheduler = SchedulerProcess(config)
     assert "crawl slots: 2 (scheduler.max_parallel_crawls;" in scheduler.out
     wait_for(lambda: "queue drained" in scheduler.err, 400, "the queue to drain")
     scheduler.stop()
-    recorded = runs(tmp_path / "archive.db")
+    recorded = runs(archive_url)
     assert sorted(r.site_id for r in recorded) == [1, 2, 3, 4] and all(r.status == "succeeded" for r in recorded)
     assert overlap(recorded) == 2  # never more than the two slots, and both used
     assert "queue drained: 4 site(s) run in 0:0" in scheduler.err
 
 
-def test_a_retry_waits_for_its_backoff_without_holding_a_crawl_slot(tmp_path, sample_sites):
+def test_a_retry_waits_for_its_backoff_without_holding_a_crawl_slot(tmp_path, archive_url, sample_sites):
     schedule, _ = seconds_ahead(12)
-    config = write_config(tmp_path / "config.yaml", sample_sites, ["binhe-gov", "binhe-news"], schedule,
+    config = write_config(tmp_path / "config.yaml", archive_url, sample_sites, ["binhe-gov", "binhe-news"], schedule,
                           {"max_parallel_crawls": 1, "run_retries": 1, "retry_delay": 5})
     sample_sites.take_down("binhe-gov")  # never run, both: taken by key, binhe-gov first
     scheduler = SchedulerProcess(config)
-    wait_for(lambda: len([r for r in runs(tmp_path / "archive.db") if r.finished_at]) == 3, 300, "three runs")
+    wait_for(lambda: len([r for r in runs(archive_url) if r.finished_at]) == 3, 300, "three runs")
     scheduler.stop()
-    first, other, retry = runs(tmp_path / "archive.db")
+    first, other, retry = runs(archive_url)
     assert (first.site_id, first.trigger, first.status) == (1, "schedule", "failed")
     assert (other.site_id, other.trigger, other.status) == (2, "schedule", "succeeded")
     assert (retry.site_id, retry.trigger, retry.status) == (1, "retry", "failed")
@@ -386,15 +387,15 @@ def test_a_retry_waits_for_its_backoff_without_holding_a_crawl_slot(tmp_path, sa
     assert retry.started_at >= max(other.finished_at, first.finished_at + timedelta(seconds=5))
 
 
-def test_a_run_still_queued_at_its_next_due_time_is_a_late_incident(tmp_path, sample_sites, receiver):
-    config = write_config(tmp_path / "config.yaml", sample_sites, ["binhe-gov", "binhe-news"], "*/4 * * * * *",
+def test_a_run_still_queued_at_its_next_due_time_is_a_late_incident(tmp_path, archive_url, sample_sites, receiver):
+    config = write_config(tmp_path / "config.yaml", archive_url, sample_sites, ["binhe-gov", "binhe-news"], "*/4 * * * * *",
                           {"max_parallel_crawls": 1}, alerts={"urls": [f"json://127.0.0.1:{receiver.port}/hook"]})
     sample_sites.sites["binhe-gov"].delay = 1.0  # its crawl spans several due times; binhe-news waits
     scheduler = SchedulerProcess(config)
-    db = tmp_path / "archive.db"
+    db = archive_url
 
     def late_incidents():
-        archive = Archive(f"sqlite:///{db}")
+        archive = Archive(db)
         try:
             with archive.session() as session:
                 return session.execute(select(Site.key, AlertIncident.reason).join(Site)
