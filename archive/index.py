@@ -129,6 +129,18 @@ def reindex_search(connection: Connection, batch: int = 1000) -> int:
     return done
 
 
+def merge_search_segments(connection: Connection, pages: int) -> bool:
+    """One bounded step of merging the search index's segments towards one (FTS5's 'merge'
+    with a negative page count: segments of every level qualify, like 'optimize' a step at a
+    time); whether it did any work. Nothing to merge on PostgreSQL."""
+    if not has_fts(connection):
+        return False
+    driver = connection.connection.driver_connection
+    before = driver.total_changes
+    _run(connection, "INSERT INTO article_fts (article_fts, rank) VALUES ('merge', :pages)", {"pages": -pages})
+    return driver.total_changes - before >= 2  # FTS5: fewer than two changes, no work done
+
+
 def unindex_text(connection: Connection, article_id: int, title: str | None, body: str | None) -> None:
     """Remove an article's words from the search index, given the text they were made from.
 

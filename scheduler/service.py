@@ -372,7 +372,7 @@ class SchedulerService:
                     ready = self.queue.next_ready()
                     # woken by a new run; a retry's backoff, or a stop, is seen within the second
                     self._changed.wait(1 if ready is None else min(1, max(0.01, (ready - now).total_seconds())))
-            retry = None
+            retry, drained = None, False
             try:
                 retry = self._run(run)
             except Exception:
@@ -389,6 +389,21 @@ class SchedulerService:
                         log.info("queue drained: %d site(s) run in %s (%d crawl slots)", len(self._batch_runs),
                                  _duration(took), self.slots)
                         self._batch_started = None
+                        drained = True
+            if drained:
+                self._compact_search_index()
+
+    def _compact_search_index(self) -> None:
+        """After the night's crawls, the search index merged into one segment (smaller and
+        faster to search), a short step at a time so a manual crawl is never held up long."""
+        started = time.monotonic()
+        try:
+            steps = self.archive.compact_search_index()
+        except Exception as exc:  # the index stays as the crawls left it: correct, a little larger
+            log.warning("compacting the search index failed: %s", exc)
+            return
+        if steps:
+            log.info("search index compacted in %d step(s), %.1f s", steps, time.monotonic() - started)
 
     def _run(self, run: QueuedRun) -> QueuedRun | None:
         """One attempt of a due run; the retry to queue, if the run failed and retries are left."""

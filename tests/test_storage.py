@@ -182,3 +182,33 @@ def test_an_archive_of_revision_0016_gets_a_smaller_search_index_that_finds_and_
     assert search(archive, "客轮航线") == [] and [h["url"] for h in search(archive, "召开海洋大会")] == [
         "http://x.gov.cn/a/7.html"]
     archive.close()
+
+
+def test_compacting_the_search_index_after_many_small_writes_keeps_every_result_in_less_space(archive_url):
+    archive = Archive(archive_url)
+    site = archive.ensure_site("s", "S", "http://x.gov.cn")
+    rng = random.Random(11)
+    words = ["".join(rng.choice("滨河港口航线客轮海洋经济发展大会召开研究部署规划纲要专项起草安全生产推进") for _ in range(2))
+             for _ in range(400)]
+    bodies = ["".join(rng.choice(words) for _ in range(rng.randint(40, 120))) + "。" for _ in range(240)]
+    for n, body in enumerate(bodies):  # one article a transaction, as a slow crawl writes them: a segment each
+        archive.store_article(site, None, None, ArticleData(f"标题{n}", body), url=f"http://x.gov.cn/a/{n}.html")
+    queries = [words[0], bodies[3][10:14], bodies[100][20:23], f"{words[5]} {words[9]}", "标题7"]
+    before = {q: search(archive, q, limit=50) for q in queries}
+    assert all(before.values())
+
+    def index_bytes() -> int:
+        with archive.engine.connect() as connection:
+            return connection.exec_driver_sql("SELECT sum(length(block)) FROM article_fts_data").scalar()
+
+    sqlite = archive.engine.dialect.name == "sqlite"
+    size = index_bytes() if sqlite else None
+    steps = archive.compact_search_index(pages=50)
+    after = {q: search(archive, q, limit=50) for q in queries}
+    assert after == before
+    if sqlite:
+        assert steps >= 1 and index_bytes() < size
+    else:  # PostgreSQL's trigram index has no segments to merge
+        assert steps == 0
+    assert archive.compact_search_index(pages=50) == 0  # one segment: nothing left to do
+    archive.close()
