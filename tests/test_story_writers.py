@@ -15,17 +15,16 @@ from archive import Archive, ArticleData, CaptureData
 from archive.models import Article, Story
 
 GROUPS = 12  # sets of reprints each writer stores one article of
-# a writer stores its articles in one transaction (as a crawl's batch does), after the go file
+# a writer stores its articles in one transaction (as a crawl's batch does), once told to go
+# (a line on its stdin)
 WRITER = """
-import sys, time
+import sys
 from datetime import UTC, datetime
-from pathlib import Path
 from archive import Archive, ArticleData, CaptureData
-url, go, name, *articles = sys.argv[1:]
+url, name, *articles = sys.argv[1:]
 archive = Archive(url)
 site = archive.ensure_site(name, name, f"http://{name}.example")
-while not Path(go).exists():
-    time.sleep(0.01)
+sys.stdin.readline()
 archive.write_all([archive.article_write(site, None, CaptureData(f"http://{name}.example/{i}.html", 200, {},
                                                                   b"<html></html>", datetime.now(UTC)),
                                          ArticleData(f"{name} {i}", body))
@@ -41,7 +40,7 @@ def reprint(text: str, rng: random.Random, site_name: str) -> str:
     return f"本文来自{site_name}。" + "".join(chars)
 
 
-def test_two_writers_indexing_reprints_at_once_make_one_story_per_text(archive_url, tmp_path):
+def test_two_writers_indexing_reprints_at_once_make_one_story_per_text(archive_url):
     rng = random.Random(20261201)
     pool = [chr(code) for code in range(0x4E00, 0x4E00 + 3000)]
     texts = ["".join(rng.choice(pool) for _ in range(300)) for _ in range(2 * GROUPS)]
@@ -51,15 +50,16 @@ def test_two_writers_indexing_reprints_at_once_make_one_story_per_text(archive_u
     for i, text in enumerate(texts[:GROUPS]):
         archive.store_article(home, None, CaptureData(f"http://home.example/{i}.html", 200, {}, b"<html></html>",
                                                       datetime.now(UTC)), ArticleData(f"home {i}", text))
-    go = tmp_path / "go"
     # east writes the new texts first, west last: each is indexed while the other's copy is
     # not committed yet
     orders = {"east": [*range(GROUPS, 2 * GROUPS), *range(GROUPS)], "west": list(range(2 * GROUPS))}
-    writers = [subprocess.Popen([sys.executable, "-c", WRITER, archive_url, str(go), name,
+    writers = [subprocess.Popen([sys.executable, "-c", WRITER, archive_url, name,
                                  *(f"{i}:{reprint(texts[i], rng, name)}" for i in order)],
-                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
                for name, order in orders.items()]
-    go.touch()
+    for writer in writers:
+        writer.stdin.write("go\n")
+        writer.stdin.close()
     for writer in writers:
         assert writer.wait(120) == 0, writer.stdout.read()
 
