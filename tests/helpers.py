@@ -8,9 +8,11 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from alembic import command
+from sqlalchemy import create_engine, func, select
 
 from archive import Archive
+from archive.db import _alembic_config
 from archive.models import Article, ArticleVersion, Attachment, Site
 
 CHINA = ZoneInfo("Asia/Shanghai")
@@ -79,3 +81,14 @@ class Receiver:
     def close(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+def archive_at_revision(path, revision: str):
+    """A SQLite archive file migrated only to `revision`, as that release left it: (URL, engine)."""
+    url = f"sqlite:///{path}"
+    engine = create_engine(url)
+    alembic = _alembic_config()
+    with engine.begin() as connection:
+        alembic.attributes["connection"] = connection
+        command.upgrade(alembic, revision)
+    return url, engine

@@ -13,17 +13,17 @@ from pathlib import Path
 
 import pytest
 import yaml
-from alembic import command
-from sqlalchemy import MetaData, Table, create_engine, func, insert, select
+from sqlalchemy import MetaData, Table, func, insert, select
 
 from archive import Archive
-from archive.db import _alembic_config, current_revision, head_revision
+from archive.db import current_revision, head_revision
 from archive.models import Article, ArticleVersion, Capture, Site, version_body
 from archive.queries import history, search, stories
 from archive.urls import canonical
 from crawler.config import load_config
 from scheduler.runner import run_crawl
 from tests.conftest import SHARED
+from tests.helpers import archive_at_revision
 from tests.postgres import SQLITE_ONLY
 
 MUNIARCHIVE = [sys.executable, "-m", "scheduler.cli"]
@@ -168,12 +168,7 @@ def test_import_of_the_legacy_samples_is_searchable_and_idempotent(config, archi
 
 @SQLITE_ONLY
 def test_an_archive_made_by_the_walking_skeleton_upgrades_with_nothing_lost(tmp_path):
-    url = f"sqlite:///{tmp_path / 'old.db'}"
-    engine = create_engine(url)
-    alembic = _alembic_config()
-    with engine.begin() as connection:
-        alembic.attributes["connection"] = connection
-        command.upgrade(alembic, "0001")
+    url, engine = archive_at_revision(tmp_path / "old.db", "0001")
     now = datetime(2026, 1, 5, tzinfo=UTC)
     tables = {name: Table(name, MetaData(), autoload_with=engine)
               for name in ("site", "capture", "article", "article_version")}

@@ -8,11 +8,9 @@ import random
 import zlib
 from datetime import UTC, datetime
 
-from alembic import command
-from sqlalchemy import create_engine, func, select
+from sqlalchemy import func, select
 
 from archive import Archive, ArticleData, CaptureData
-from archive.db import _alembic_config
 from archive.index import index_article
 from archive.models import Article, ArticleVersion, Capture
 from archive.queries import history, search
@@ -20,6 +18,7 @@ from crawler.extract import extract_article
 from crawler.extraction_worker import parsed_part
 from crawler.samplesites.faulty import big_page
 from crawler.settings import EXTRACT_MAX_BYTES
+from tests.helpers import archive_at_revision
 from tests.postgres import SQLITE_ONLY
 
 URL = "http://x.gov.cn/a/1.html"
@@ -87,12 +86,7 @@ def test_search_follows_a_changed_text_and_history_keeps_every_version(archive_u
 
 @SQLITE_ONLY
 def test_an_archive_of_revision_0006_upgrades_to_storing_text_once_with_nothing_lost(tmp_path):
-    url = f"sqlite:///{tmp_path / 'old.db'}"
-    engine = create_engine(url)
-    alembic = _alembic_config()
-    with engine.begin() as connection:
-        alembic.attributes["connection"] = connection
-        command.upgrade(alembic, "0006")
+    url, engine = archive_at_revision(tmp_path / "old.db", "0006")
     now = "2026-01-05 00:00:00"
     old, new = "我市“十四五”规划编制工作会议召开，研究部署纲要起草。", "我市“十四五”规划编制工作会议召开，研究部署纲要起草与专项规划。"
     with engine.begin() as connection:
@@ -136,12 +130,7 @@ def fts_sql_and_bytes(archive: Archive) -> tuple[str, int]:
 
 @SQLITE_ONLY
 def test_an_archive_of_revision_0016_gets_a_smaller_search_index_that_finds_and_ranks_the_same(tmp_path):
-    url = f"sqlite:///{tmp_path / 'old.db'}"
-    engine = create_engine(url)
-    alembic = _alembic_config()
-    with engine.begin() as connection:
-        alembic.attributes["connection"] = connection
-        command.upgrade(alembic, "0016")
+    url, engine = archive_at_revision(tmp_path / "old.db", "0016")
     engine.dispose()
     archive = Archive(url, upgrade=False)  # written as a release at 0016 wrote it
     site = archive.ensure_site("s", "S", "http://x.gov.cn")
