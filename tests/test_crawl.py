@@ -7,13 +7,13 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
+import yaml
 from sqlalchemy import func, select
 
 from archive.models import Article, ArticleVersion, Attachment, Capture, CrawlRun
 from scheduler.runner import run_crawl
-from tests.helpers import articles_by_url, local_time_text, snapshot
+from tests.helpers import articles_by_url, local_time_text, snapshot, wait_for
 
 BOILERPLATE = ["热线", "熱線", "责任编辑", "責任編輯", "编辑：", "分享到", "分享至", "打印本页", "关闭窗口",
                "字体：", "字号：", "读者须知", "版权所有", "ICP备", "网站标识码", "扫一扫", "原标题", "原標題",
@@ -119,24 +119,31 @@ def test_site_down_or_failing_is_a_failed_run_and_the_archive_is_untouched(sampl
 
 
 def test_killed_crawl_leaves_no_duplicate_or_half_record_and_a_rerun_completes(
-        sample_sites, config, config_path, archive):
+        sample_sites, config, tmp_path, archive_url, archive):
     site = "binhe-gov"
-    sample_sites.sites[site].delay = 0.3
+    # three articles answer, the other eleven hang: the crawl is killed with all of them in flight
+    sample_site = sample_sites.sites[site]
+    paths = [sample_site.article_path(article) for article in sample_site.live()]
+    assert len(paths) == 14
+    sample_site.stalled_paths.update(paths[3:])
+    sample_sites.stall_seconds = 300
+    waiting = tmp_path / "waiting.yaml"
+    document = sample_sites.config(archive_url, concurrency_per_domain=16, download_timeout=120, retry_times=0)
+    waiting.write_text(yaml.safe_dump(document, allow_unicode=True), encoding="utf-8")
     site_id = archive.ensure_site(site, "x", "http://x")
     run_id = archive.start_run(site_id)
-    process = subprocess.Popen([sys.executable, "-m", "crawler", "crawl", site, "--config", str(config_path),
+    process = subprocess.Popen([sys.executable, "-m", "crawler", "crawl", site, "--config", str(waiting),
                                 "--run-id", str(run_id)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                start_new_session=True)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and len(articles_by_url(archive)) < 3:
-        time.sleep(0.05)
+    wait_for(lambda: len(articles_by_url(archive)) == 3, 60, "the three articles that answer, stored")
+    assert process.poll() is None, "the crawl ended before it was killed"
     os.killpg(process.pid, signal.SIGKILL)
     process.wait()
     partial = len(articles_by_url(archive))
-    assert 3 <= partial < 14
+    assert partial == 3
+    sample_site.stalled_paths.clear()
     archive.update_run(run_id, status="failed", error="killed by the test")
 
-    sample_sites.sites[site].delay = 0
     rerun = run_crawl(config, site, archive)
     assert rerun.status == "succeeded"
     assert rerun.stats["articles_new"] == 14 - partial

@@ -129,6 +129,7 @@ class SampleSite:
         self._pages: dict[tuple, Page] = {}
         self.delay = 0.0  # seconds every response waits: a slow server
         self.failing_paths: set[str] = set()  # paths (without query) that answer 500
+        self.stalled_paths: set[str] = set()  # paths (without query) that answer only after stall_seconds
         self.faults: dict[str, Fault] = {}  # paths (without query) that answer a fault instead of their page
         self.files: dict[str, bytes] = {}  # attachment bodies by file name, instead of a made-up document
 
@@ -740,7 +741,7 @@ class _Handler(BaseHTTPRequestHandler):
         fault = self.site.fault
         if self.site.delay:
             time.sleep(self.site.delay)
-        if fault == "stall":
+        if fault == "stall" or split.path in self.site.stalled_paths:
             time.sleep(self.owner.stall_seconds)
         headers = {}
         if fault == "500" or split.path in self.site.failing_paths:

@@ -69,18 +69,18 @@ def scheduler_start(config_path: str) -> None:
     signal.signal(signal.SIGTERM, lambda *_: service.stop())
     signal.signal(signal.SIGINT, lambda *_: service.stop())
     tz = config.defaults.timezone
-    click.echo(f"scheduler started: {len(config.sites)} sites, archive {mask_url(archive.url)}, time zone {tz}")
-    click.echo(f"crawl slots: {service.slots} ({service.slots_reason})")
+    # one write, so that whoever watches the output sees the whole summary or none of it
+    lines = [f"scheduler started: {len(config.sites)} sites, archive {mask_url(archive.url)}, time zone {tz}",
+             f"crawl slots: {service.slots} ({service.slots_reason})"]
     if config.scheduler.runner == "scrapyd":
         nodes = config.scheduler.scrapyd.nodes
-        click.echo(f"crawls run on Scrapyd nodes (project {config.scheduler.scrapyd.project}): "
-                   + ", ".join(f"{node.url} (max_proc {node.max_proc})" for node in nodes))
-    click.echo("alerts to: " + (", ".join(service.alerts.targets) or "nobody "
-                                "(no alerts.urls in the config)"))
-    click.echo("jobs: " + ("; ".join(changes) if changes else "unchanged"))
-    for job in stored_jobs(config, archive):
-        click.echo(f"  {job.site}: next run {local_time(job.next_run, tz)} ({job.spec})")
-    sys.stdout.flush()
+        lines.append(f"crawls run on Scrapyd nodes (project {config.scheduler.scrapyd.project}): "
+                     + ", ".join(f"{node.url} (max_proc {node.max_proc})" for node in nodes))
+    lines.append("alerts to: " + (", ".join(service.alerts.targets) or "nobody (no alerts.urls in the config)"))
+    lines.append("jobs: " + ("; ".join(changes) if changes else "unchanged"))
+    lines += [f"  {job.site}: next run {local_time(job.next_run, tz)} ({job.spec})"
+              for job in stored_jobs(config, archive)]
+    click.echo("\n".join(lines))
     service.wait()
 
 
