@@ -156,9 +156,11 @@ def test_three_missed_due_times_make_exactly_one_catch_up_run(tmp_path, archive_
     assert datetime.now(TZ) < due[0], "the scheduler took too long to start and stop for this test"
     sleep_until(due[-1] + timedelta(seconds=1.5))  # all three due times pass while it is down
     scheduler = SchedulerProcess(config)
-    wait_for(lambda: [r for r in runs(archive_url) if r.exit_code is not None], 30, "the catch-up run")
-    time.sleep(3)  # time for any further (wrong) catch-up run to start
+    # every missed due time is handed over at once; once the queue has drained, no further run can
+    # start before tomorrow's due time (the schedule names one minute)
+    wait_for(lambda: "queue drained: 1 site(s)" in scheduler.err, 30, "the catch-up run")
     scheduler.stop()
+    assert "still queued at its next due time" not in scheduler.err  # the three were one run, not a backlog
     recorded = runs(archive_url)
     assert len(recorded) == 1
     assert recorded[0].status == "succeeded" and recorded[0].trigger == "schedule"
@@ -243,7 +245,7 @@ def test_alerts_once_per_incident_and_once_on_recovery(tmp_path, archive_url, sa
     wait_for(lambda: len([r for r in runs(db) if r.status == "failed"]) >= 2, 40, "two failed runs")
     sample_sites.sites["binhe-gov"].fault = None
     wait_for(lambda: [r for r in runs(db) if r.status == "succeeded"], 40, "a successful run")
-    time.sleep(1)
+    wait_for(lambda: any("recovered" in m["title"] for m in receiver.received), 20, "the recovery alert")
     scheduler.stop()
 
     failed = [r for r in runs(db) if r.status == "failed"]
@@ -313,7 +315,7 @@ def test_a_failed_run_is_retried_with_backoff_and_alerted_once_after_the_last_at
     scheduler = SchedulerProcess(config)
     wait_for(lambda: len([r for r in runs(archive_url) if r.exit_code is not None]) == 3, 60,
              "three attempts")
-    time.sleep(1)
+    wait_for(lambda: receiver.received, 20, "the alert after the last attempt")
     scheduler.stop()
     recorded = runs(archive_url)
     assert [(r.trigger, r.status) for r in recorded] == [("schedule", "failed"), ("retry", "failed"),
