@@ -83,12 +83,21 @@ class Receiver:
         self.server.server_close()
 
 
+def _alembic(engine, step, revision: str) -> None:
+    alembic = _alembic_config()
+    with engine.begin() as connection:
+        alembic.attributes["connection"] = connection
+        step(alembic, revision)
+
+
 def archive_at_revision(path, revision: str):
     """A SQLite archive file migrated only to `revision`, as that release left it: (URL, engine)."""
     url = f"sqlite:///{path}"
     engine = create_engine(url)
-    alembic = _alembic_config()
-    with engine.begin() as connection:
-        alembic.attributes["connection"] = connection
-        command.upgrade(alembic, revision)
+    _alembic(engine, command.upgrade, revision)
     return url, engine
+
+
+def downgrade(engine, revision: str) -> None:
+    """The archive's schema taken back to `revision` (Alembic's `downgrade`; "-1": one step)."""
+    _alembic(engine, command.downgrade, revision)

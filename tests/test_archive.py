@@ -3,12 +3,12 @@ import sys
 from datetime import UTC, datetime
 
 import pytest
-from alembic import command
-from sqlalchemy import create_engine, func, inspect, select
+from sqlalchemy import func, inspect, select
 
 from archive import Archive, ArchiveError, ArticleData, CaptureData
-from archive.db import _alembic_config, current_revision, head_revision, newest_revision, stored_revision
+from archive.db import current_revision, head_revision, newest_revision, stored_revision
 from archive.models import Article, ArticleVersion, version_body
+from tests.helpers import archive_at_revision
 from tests.postgres import SQLITE_ONLY
 
 
@@ -33,13 +33,9 @@ def test_the_head_revision_known_without_alembic_is_alembics_and_an_older_archiv
     # must be the head of Alembic's chain, or an archive at head would be migrated every time
     # (or one behind never)
     assert newest_revision() == head_revision()
-    engine = create_engine(f"sqlite:///{tmp_path / 'a.db'}")
-    alembic = _alembic_config()
-    with engine.begin() as connection:  # as an archive written by an older release
-        alembic.attributes["connection"] = connection
-        command.upgrade(alembic, "0012")
+    url, engine = archive_at_revision(tmp_path / "a.db", "0012")  # as an archive written by an older release
     assert stored_revision(engine) == "0012"
-    archive = Archive(f"sqlite:///{tmp_path / 'a.db'}")
+    archive = Archive(url)
     assert stored_revision(archive.engine) == head_revision()
     assert "ix_article_site_publish_time" in {i["name"] for i in inspect(archive.engine).get_indexes("article")}
     assert stored_revision(Archive(f"sqlite:///{tmp_path / 'b.db'}", upgrade=False).engine) is None

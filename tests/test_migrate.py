@@ -13,6 +13,7 @@ from sqlalchemy import create_engine, text
 
 from archive import Archive
 from archive.db import head_revision, pending_revisions
+from tests.helpers import downgrade
 
 MUNIARCHIVE = [sys.executable, "-m", "scheduler.cli"]
 # a process that opens the archive when told to (all ten at the same moment)
@@ -81,10 +82,7 @@ def test_an_archive_newer_than_the_code_is_one_clear_line(archive_url, tmp_path)
 def test_articles_stored_before_the_postgresql_search_table_are_found_after_it(archive_url):
     from datetime import UTC, datetime
 
-    from alembic import command
-
     from archive import ArticleData, CaptureData
-    from archive.db import _alembic_config
     from archive.queries import search
 
     archive = Archive(archive_url)
@@ -92,10 +90,7 @@ def test_articles_stored_before_the_postgresql_search_table_are_found_after_it(a
     url = "http://x.gov.cn/a/1.html"
     archive.store_article(site, None, CaptureData(url, 200, {}, b"<html></html>", datetime.now(UTC)),
                           ArticleData("港口通航", "滨河港口今日恢复通航，“客轮”航线同步恢复。"))
-    config = _alembic_config()
-    with archive.engine.begin() as connection:  # back to the revision before 0016
-        config.attributes["connection"] = connection
-        command.downgrade(config, "0013")
+    downgrade(archive.engine, "0013")  # back to the revision before 0016
     archive.close()
     archive = Archive(archive_url)  # upgrades on open, indexing what it holds
     assert [hit["url"] for hit in search(archive, "客轮航线")] == [url]  # quotation marks ignored

@@ -13,13 +13,11 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from alembic import command
 from sqlalchemy import select
 
 from archive import Archive, RunGoing
-from archive.db import _alembic_config
 from archive.models import CrawlRun, utcnow
-from tests.helpers import wait_for
+from tests.helpers import downgrade, wait_for
 
 ROOT = Path(__file__).resolve().parents[1]
 MUNIARCHIVE = [sys.executable, "-m", "scheduler.cli"]
@@ -90,10 +88,7 @@ def test_a_running_row_left_by_a_dead_process_does_not_block_its_site(config, ar
 def test_the_migration_keeps_one_running_run_per_site_in_an_archive_that_had_two(archive_url):
     url = archive_url
     archive = Archive(url)
-    alembic = _alembic_config()
-    with archive.engine.begin() as connection:
-        alembic.attributes["connection"] = connection
-        command.downgrade(alembic, "0013")
+    downgrade(archive.engine, "0013")
     site_id = archive.ensure_site("binhe-gov", "滨河市人民政府", "http://127.0.0.1")
     other = archive.ensure_site("binhe-news", "滨河新闻网", "http://127.0.0.1")
     older, newer, alone = (archive.start_run(site_id), archive.start_run(site_id), archive.start_run(other))

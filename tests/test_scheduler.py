@@ -110,27 +110,20 @@ def daily_ten_minutes_ago() -> tuple[str, datetime]:
     return f"{moment.minute} {moment.hour} * * *", moment
 
 
-def down_since(archive_url: str, moment: datetime) -> None:
-    """As if the scheduler had been down since `moment`: every stored job's next run time is
-    moved back to it, in APScheduler's own job store, so the due times since then have passed
-    while nothing ran (a clock for the scheduler that does not wait for them)."""
+def restarted_down_since(config: Path, archive_url: str, since: datetime) -> SchedulerProcess:
+    """A scheduler that stored its jobs, was down from `since` on, and is started again: the
+    stored jobs' next run time is moved back to `since` in APScheduler's own job store, so the
+    due times since then have passed while nothing ran, without waiting for them."""
+    SchedulerProcess(config).stop()
     archive = Archive(archive_url)
     try:
         store = job_store(archive)
         store.start(BackgroundScheduler(timezone=TZ), "default")
         for job in store.get_all_jobs():
-            job.next_run_time = moment
+            job.next_run_time = since
             store.update_job(job)
     finally:
         archive.close()
-
-
-def started_with_runs_due(config: Path, archive_url: str) -> SchedulerProcess:
-    """A scheduler whose sites all came due ten minutes ago, within the misfire grace, while it
-    was down (the config's schedule: daily_ten_minutes_ago()): they are all due the moment it
-    starts, however long it took to start."""
-    SchedulerProcess(config).stop()
-    down_since(archive_url, datetime.now(TZ) - timedelta(minutes=10))
     return SchedulerProcess(config)
 
 
@@ -167,12 +160,10 @@ def test_scheduler_runs_on_schedule_refuses_a_second_instance_and_lists_jobs(tmp
 
 
 def test_three_missed_due_times_make_exactly_one_catch_up_run(tmp_path, archive_url, sample_sites):
-    schedule, today = daily_ten_minutes_ago()
+    schedule, due = daily_ten_minutes_ago()
     config = write_config(tmp_path / "config.yaml", archive_url, sample_sites, ["binhe-gov"], schedule, {"misfire_grace": "1h"})
-    scheduler = SchedulerProcess(config)
-    scheduler.stop()
-    down_since(archive_url, today - timedelta(days=2))  # due two days ago, yesterday and ten minutes ago
-    scheduler = SchedulerProcess(config)
+    # due two days ago, yesterday and ten minutes ago
+    scheduler = restarted_down_since(config, archive_url, due - timedelta(days=2))
     # every missed due time is handed over at once; once the queue has drained, no further run can
     # start before tomorrow's due time
     wait_for(lambda: "queue drained: 1 site(s)" in scheduler.err, 30, "the catch-up run")
@@ -284,13 +275,10 @@ def test_alerts_once_per_incident_and_once_on_recovery(tmp_path, archive_url, sa
 
 
 def test_a_run_missed_beyond_its_grace_is_not_run_but_alerted(tmp_path, archive_url, sample_sites, receiver):
-    schedule, today = daily_ten_minutes_ago()
+    schedule, due = daily_ten_minutes_ago()
     config = write_config(tmp_path / "config.yaml", archive_url, sample_sites, ["binhe-gov"], schedule, {"misfire_grace": 1},
                           alerts={"urls": [f"json://127.0.0.1:{receiver.port}/hook"]})
-    scheduler = SchedulerProcess(config)
-    scheduler.stop()
-    down_since(archive_url, today)  # the run due ten minutes ago is far beyond its grace of 1 s
-    scheduler = SchedulerProcess(config)
+    scheduler = restarted_down_since(config, archive_url, due)  # ten minutes late is far beyond a grace of 1 s
     wait_for(lambda: receiver.received, 20, "the missed-run alert")
     scheduler.stop()
     assert runs(archive_url) == []
@@ -324,12 +312,12 @@ def test_sigterm_lets_a_crawl_finish_within_grace_then_stops_it_as_interrupted(t
 
 def test_a_failed_run_is_retried_with_backoff_and_alerted_once_after_the_last_attempt(tmp_path, archive_url, sample_sites,
                                                                                        receiver):
-    schedule, _ = daily_ten_minutes_ago()
+    schedule, due = daily_ten_minutes_ago()
     config = write_config(tmp_path / "config.yaml", archive_url, sample_sites, ["binhe-gov"], schedule,
                           {"run_retries": 2, "retry_delay": 1},
                           alerts={"urls": [f"json://127.0.0.1:{receiver.port}/hook"]})
     sample_sites.take_down("binhe-gov")
-    scheduler = started_with_runs_due(config, archive_url)
+    scheduler = restarted_down_since(config, archive_url, due)  # all due at once, within the grace
     wait_for(lambda: len([r for r in runs(archive_url) if r.exit_code is not None]) == 3, 60,
              "three attempts")
     wait_for(lambda: receiver.received, 20, "the alert after the last attempt")
@@ -374,12 +362,12 @@ def overlap(recorded: list[CrawlRun]) -> int:
 
 
 def test_due_runs_wait_in_a_queue_for_the_crawl_slots_and_the_drained_queue_is_reported(tmp_path, archive_url, sample_sites):
-    schedule, _ = daily_ten_minutes_ago()
+    schedule, due = daily_ten_minutes_ago()
     sites = ["binhe-gov", "binhe-news", "changning-gov", "haigang-gov"]
     config = write_config(tmp_path / "config.yaml", archive_url, sample_sites, sites, schedule, {"max_parallel_crawls": 2})
     for key in sites:
         sample_sites.sites[key].delay = 0.2  # crawls of a few seconds: they meet in the slots
-    scheduler = started_with_runs_due(config, archive_url)
+    scheduler = restarted_down_since(config, archive_url, due)  # all due at once, within the grace
     assert "crawl slots: 2 (scheduler.max_parallel_crawls;" in scheduler.out
     wait_for(lambda: "queue drained" in scheduler.err, 400, "the queue to drain")
     scheduler.stop()
@@ -390,11 +378,11 @@ def test_due_runs_wait_in_a_queue_for_the_crawl_slots_and_the_drained_queue_is_r
 
 
 def test_a_retry_waits_for_its_backoff_without_holding_a_crawl_slot(tmp_path, archive_url, sample_sites):
-    schedule, _ = daily_ten_minutes_ago()
+    schedule, due = daily_ten_minutes_ago()
     config = write_config(tmp_path / "config.yaml", archive_url, sample_sites, ["binhe-gov", "binhe-news"], schedule,
                           {"max_parallel_crawls": 1, "run_retries": 1, "retry_delay": 5})
     sample_sites.take_down("binhe-gov")  # never run, both: taken by key, binhe-gov first
-    scheduler = started_with_runs_due(config, archive_url)
+    scheduler = restarted_down_since(config, archive_url, due)  # all due at once, within the grace
     wait_for(lambda: len([r for r in runs(archive_url) if r.finished_at]) == 3, 300, "three runs")
     scheduler.stop()
     first, other, retry = runs(archive_url)

@@ -13,12 +13,10 @@ from pathlib import Path
 
 import pytest
 import yaml
-from alembic import command
 from sqlalchemy import select, text
 
 from archive import Archive, ArchiveError
 from archive.db import (
-    _alembic_config,
     check_revision,
     create_archive_engine,
     newest_revision,
@@ -26,7 +24,7 @@ from archive.db import (
 )
 from archive.models import CrawlRun
 from archive.queries import search
-from tests.helpers import articles_by_url, wait_for
+from tests.helpers import articles_by_url, downgrade, wait_for
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRAPY = str(Path(sys.executable).parent / "scrapy")
@@ -143,10 +141,7 @@ def test_the_revision_check_says_what_to_run(archive_url):
     Archive(archive_url).close()
     check_revision(engine)  # at the newest: nothing to say
     newest = newest_revision()
-    alembic = _alembic_config()
-    with engine.begin() as connection:
-        alembic.attributes["connection"] = connection
-        command.downgrade(alembic, "-1")
+    downgrade(engine, "-1")
     older = stored_revision(engine)
     assert older < newest
     with pytest.raises(ArchiveError, match=rf"is at revision {older}, not the newest \({newest}\): "

@@ -26,7 +26,7 @@ from tests.test_scheduler import (  # noqa: F401 (a fixture)
     cli,
     daily_ten_minutes_ago,
     no_scheduler_outlives_its_test,
-    started_with_runs_due,
+    restarted_down_since,
 )
 
 
@@ -128,13 +128,13 @@ def test_two_scrapyd_nodes_crawl_six_sites_with_a_timeout_and_a_node_lost_mid_wa
         document["scheduler"] = {"jitter": 0, "run_retries": 3, "retry_delay": 3, "stop_grace": 5, "runner": "scrapyd",
                                  "scrapyd": {"nodes": [{"url": n.url, "max_proc": 3} for n in nodes],
                                              "poll_seconds": 0.5}}
-        schedule, _ = daily_ten_minutes_ago()
+        schedule, due = daily_ten_minutes_ago()
         for site in document["sites"]:
             site["schedule"] = schedule
         config_path.write_text(yaml.safe_dump(document, allow_unicode=True), encoding="utf-8")
         archive = Archive(postgres_url)
         try:
-            scheduler = started_with_runs_due(config_path, postgres_url)  # all due at once
+            scheduler = restarted_down_since(config_path, postgres_url, due)  # all due at once
             assert "crawl slots: 6 (the max_proc of 2 Scrapyd node(s)" in scheduler.out
             by_url = {node.url: node for node in nodes}
 
